@@ -1,0 +1,146 @@
+"""Effect Agent: subtitle cues timed from the measured speech, subtitle style, transitions, overlays
+and the CTA end card."""
+
+from __future__ import annotations
+
+import math
+
+from agents.models import EffectPlan, Finding, ShotInstructions, VisualPlan, VoiceTake
+from agents.policy import AgentTask
+from tools.models import SubtitleCue, SubtitleStyle, TextOverlay
+
+CTA_CARD_SECONDS = 2.5
+HOLD = 0.2  # subtitles linger a moment after the voice so the last word can be read
+MIN_GAP = 0.05
+MIN_FONT_SIZE = 40  # below this a phone screen cannot be read at arm's length
+
+
+def _transitions(instructions: ShotInstructions, visual: VisualPlan) -> tuple[list[str], list[float]]:
+    kinds = instructions.transitions or ["cut"]
+    names: list[str] = []
+    seconds: list[float] = []
+    segs = visual.segments
+    for i in range(1, len(segs)):
+        kind = kinds[(i - 1) % len(kinds)]
+        shortest = min(segs[i - 1].end - segs[i - 1].start, segs[i].end - segs[i].start)
+        # a transition longer than ~a third of a shot hides the shot; fall back to a hard cut
+        d = min(instructions.transition_seconds, shortest / 3)
+        if kind == "cut" or d < 0.12:
+            names.append("cut")
+            seconds.append(0.0)
+        else:
+            names.append(kind)
+            seconds.append(round(d, 3))
+    return names, seconds
+
+
+def fit_subtitles(style: SubtitleStyle, texts: list[str], too_wide: float = 1.0, extra_chars: int = 0) -> SubtitleStyle:
+    """Size the subtitles so every cue fits `max_lines` rows inside the safe area. More characters a
+    row come with a proportionally smaller font (the row's pixel width stays put); a measured
+    overflow (`too_wide`, widest row / safe width) shrinks the font alone. Never page a cue: a later
+    page would start away from any speech onset."""
+    longest = max((len(t) for t in texts), default=0)
+    need = max(style.max_chars_per_line, math.ceil(longest / style.max_lines) + 2 + extra_chars)
+    per_row = need / style.max_chars_per_line
+    if per_row <= 1.0 and too_wide <= 1.0:
+        return style
+    size = max(MIN_FONT_SIZE, int(style.font_size / per_row / max(1.0, too_wide)))
+    return style.model_copy(update={"font_size": size, "max_chars_per_line": need})
+
+
+def _cues(takes: list[VoiceTake], texts: dict[str, str], duration: float) -> list[SubtitleCue]:
+    ordered = sorted(takes, key=lambda t: t.speech_start)
+    cues: list[SubtitleCue] = []
+    for i, take in enumerate(ordered):
+        start = round(take.speech_start, 3)
+        end = take.speech_end + HOLD
+        if i + 1 < len(ordered):
+            end = min(end, ordered[i + 1].speech_start - MIN_GAP)
+        end = min(end, duration)
+        cues.append(SubtitleCue(start=start, end=round(max(end, start + 0.3), 3), text=texts[take.line_id]))
+    return cues
+
+
+def rule_effect(
+    instructions: ShotInstructions,
+    visual: VisualPlan,
+    line_texts: dict[str, str],
+    takes: list[VoiceTake],
+    findings: list[Finding],
+    previous: EffectPlan | None,
+) -> EffectPlan:
+    palette = instructions.palette
+    style = previous.style.model_copy() if previous else SubtitleStyle(primary=palette.text, outline="#000000")
+    texts = list(line_texts.values())
+    too_wide, extra = 1.0, 0
+    for f in findings:
+        if f.check == "subtitle_width" and isinstance(f.measured, float):
+            too_wide = max(too_wide, f.measured * 1.05)  # the measured overflow, with a little air
+        elif f.check == "subtitle_lines":
+            extra = max(extra, 4)  # word breaks left a third row: give each row a few more characters
+    style = fit_subtitles(style, texts, too_wide, extra)
+    names, seconds = _transitions(instructions, visual)
+    overlays: list[TextOverlay] = []
+    size = int(84 * instructions.title_scale)
+    for shot, seg in zip(instructions.shots, visual.segments, strict=True):
+        if shot.onscreen_text is None or shot.purpose == "cta":
+            continue
+        text = shot.onscreen_text.upper() if instructions.uppercase_titles else shot.onscreen_text
+        overlays.append(
+            TextOverlay(
+                start=round(seg.start + 0.2, 3),
+                end=round(seg.end - 0.1, 3),
+                text=text,
+                role="title" if shot.purpose == "hook" else "badge",
+                position="top",
+                font_size=size,
+                color=palette.text,
+                box_color=palette.surface if shot.purpose != "hook" else None,
+            )
+        )
+    last = visual.segments[-1]
+    cta_start = max(0.0, min(last.start, visual.duration - CTA_CARD_SECONDS))
+    cta_text = instructions.cta.upper() if instructions.uppercase_titles else instructions.cta
+    cta = TextOverlay(
+        start=round(cta_start, 3),
+        end=round(visual.duration, 3),
+        text=cta_text,
+        role="cta",
+        position="center",
+        font_size=size,
+        color=palette.text,
+        box_color=palette.accent,
+        full_frame=True,
+    )
+    return EffectPlan(
+        cues=_cues(takes, line_texts, visual.duration),
+        style=style,
+        transitions=names,
+        transition_seconds=seconds,
+        overlays=overlays,
+        cta=cta,
+    )
+
+
+def effect_task(
+    instructions: ShotInstructions,
+    visual: VisualPlan,
+    line_texts: dict[str, str],
+    takes: list[VoiceTake],
+    findings: list[Finding],
+    previous: EffectPlan | None,
+    round_: int,
+) -> AgentTask[EffectPlan]:
+    return AgentTask(
+        role="effect",
+        inputs={
+            "instructions": instructions.model_dump(mode="json"),
+            "visual": visual.model_dump(mode="json"),
+            "lines": line_texts,
+            "voice": [t.model_dump(mode="json") for t in takes],
+            "findings": [f.model_dump(mode="json") for f in findings],
+        },
+        schema=EffectPlan,
+        rule=lambda: rule_effect(instructions, visual, line_texts, takes, findings, previous),
+        round=round_,
+    )

@@ -1,0 +1,80 @@
+"""From plans to the composer's Timeline and the clip requests it needs (pure functions)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from agents.models import AudioPlan, EffectPlan, ShotInstructions, VisualPlan, VoiceTake
+from tools.models import AudioTrack, Clip, ClipRequest, Palette, RenderSettings, Timeline, TimelineShot, VoiceClip
+from tools.timing import clip_spans
+
+
+def _round_up(seconds: float, step: float = 0.5) -> float:
+    # clip lengths rounded up so a reflection round that nudges a boundary reuses the cached clip
+    # (the composer trims it)
+    return math.ceil(seconds / step - 1e-9) * step
+
+
+def _shot_palette(base: Palette, index: int) -> Palette:
+    """Alternate background and surface between graphics shots so neighbours are distinct."""
+    if index % 2:
+        return Palette(background=base.surface, surface=base.background, text=base.text, accent=base.accent)
+    return base
+
+
+def clip_requests(
+    visual: VisualPlan, effect: EffectPlan, instructions: ShotInstructions, settings: RenderSettings
+) -> list[ClipRequest]:
+    spans = clip_spans(visual.boundaries, [0.0, *effect.transition_seconds])
+    return [
+        ClipRequest(
+            shot_id=seg.shot_id,
+            prompt=seg.prompt,
+            duration=_round_up(span.duration),
+            width=settings.width,
+            height=settings.height,
+            fps=settings.fps,
+            image=Path(seg.image) if seg.image else None,
+            camera=seg.camera,
+            palette=_shot_palette(instructions.palette, i),
+            seed=i,
+        )
+        for i, (seg, span) in enumerate(zip(visual.segments, spans, strict=True))
+    ]
+
+
+def build_timeline(
+    visual: VisualPlan,
+    audio: AudioPlan,
+    effect: EffectPlan,
+    takes: list[VoiceTake],
+    music: AudioTrack,
+    clips: list[Clip],
+    subtitles: Path,
+    settings: RenderSettings,
+) -> Timeline:
+    transitions = ["cut", *effect.transitions]
+    seconds = [0.0, *effect.transition_seconds]
+    shots = [
+        TimelineShot(
+            shot_id=seg.shot_id,
+            clip=clip.path,
+            start=seg.start,
+            end=seg.end,
+            transition_in=transitions[i],
+            transition_seconds=seconds[i],
+        )
+        for i, (seg, clip) in enumerate(zip(visual.segments, clips, strict=True))
+    ]
+    return Timeline(
+        width=settings.width,
+        height=settings.height,
+        fps=settings.fps,
+        duration=visual.duration,
+        shots=shots,
+        voice=[VoiceClip(line_id=t.line_id, path=Path(t.path), start=t.start) for t in takes],
+        music=music.path,
+        ducking=audio.ducking,
+        subtitles=subtitles,
+    )

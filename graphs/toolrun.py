@@ -1,0 +1,55 @@
+"""Tool calls as the graph makes them: timed, recorded for the run record, concurrency-bounded."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from graphs.state import Entry
+
+R = TypeVar("R")
+
+
+class ToolRecorder:
+    """Collects one entry per tool call (tool, back-end, seconds, cache hit, fallback)."""
+
+    def __init__(self, node: str, round_: int) -> None:
+        self.node = node
+        self.round = round_
+        self.calls: list[Entry] = []
+
+    async def call(self, tool: str, backend: str, what: str, make: Callable[[], Awaitable[R]]) -> R:
+        t0 = time.perf_counter()
+        ok = False
+        result: Any = None
+        try:
+            result = await make()
+            ok = True
+            return result  # type: ignore[no-any-return]
+        finally:
+            self.calls.append(
+                {
+                    "node": self.node,
+                    "round": self.round,
+                    "tool": tool,
+                    "backend": getattr(result, "backend", backend),
+                    "what": what,
+                    "seconds": round(time.perf_counter() - t0, 3),
+                    "cached": bool(getattr(result, "cached", False)),
+                    "fallback_from": getattr(result, "fallback_from", None),
+                    "ok": ok,
+                }
+            )
+
+
+async def gather_limited(limit: int, jobs: list[Callable[[], Awaitable[R]]]) -> list[R]:
+    """Run jobs concurrently, at most `limit` at once (encoders are CPU-bound: one per core)."""
+    sem = asyncio.Semaphore(limit)
+
+    async def one(job: Callable[[], Awaitable[R]]) -> R:
+        async with sem:
+            return await job()
+
+    return list(await asyncio.gather(*(one(j) for j in jobs)))

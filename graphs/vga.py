@@ -1,0 +1,42 @@
+"""The VGA graph: load SIDs → instruction model → Visual → Audio → Effect → draft → Critic, with
+bounded reflection routed to the agent at fault, then the final render of the best round.
+
+`build_vga_graph()` returns the uncompiled `StateGraph` so callers can add nodes (see
+examples/custom_node.py) before compiling with their own checkpointer.
+"""
+
+from __future__ import annotations
+
+from langgraph.graph import END, START, StateGraph
+
+from graphs import nodes
+from graphs.context import RunContext
+from graphs.state import VGAState
+
+NODE_ORDER = ("load_sid", "instruction", "visual", "audio", "effect", "draft_render", "critic", "final_render")
+
+
+def build_vga_graph() -> StateGraph[VGAState, RunContext, VGAState, VGAState]:
+    g: StateGraph[VGAState, RunContext, VGAState, VGAState] = StateGraph(VGAState, context_schema=RunContext)
+    g.add_node("load_sid", nodes.load_sid)
+    g.add_node("instruction", nodes.instruction)
+    g.add_node("visual", nodes.visual)
+    g.add_node("audio", nodes.audio)
+    g.add_node("effect", nodes.effect)
+    g.add_node("draft_render", nodes.draft_render)
+    g.add_node("critic", nodes.critic)
+    g.add_node("final_render", nodes.final_render)
+    g.add_edge(START, "load_sid")
+    g.add_edge("load_sid", "instruction")
+    g.add_edge("instruction", "visual")
+    g.add_edge("visual", "audio")
+    g.add_edge("audio", "effect")
+    g.add_edge("effect", "draft_render")
+    g.add_edge("draft_render", "critic")
+    g.add_conditional_edges(
+        "critic",
+        nodes.after_critic,
+        {"visual": "visual", "audio": "audio", "effect": "effect", "final_render": "final_render"},
+    )
+    g.add_edge("final_render", END)
+    return g

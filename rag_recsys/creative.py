@@ -1,0 +1,170 @@
+"""Creative channel of the D-SID: 2 layers, look (atmosphere) × rhythm, from the renderer's style space.
+
+Unlike the content channel this codebook is designed, not learned: its "catalog" is the set of
+settings the renderer can realise, and every one of the 10 × 5 paths must map to reproducible
+render settings. Looks fix what a frame looks like (palette, type, camera, music mood); rhythms fix
+time (shot and transition length, tempo, voice rate). Codes are the list indices below, so never
+reorder these tables without bumping the tokenizer version (the version hash covers the lexicon
+file that embeds them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+TRANSITIONS = (
+    "fade", "dissolve", "slideleft", "slideright", "slideup", "wipeleft", "wiperight",
+    "circleopen", "smoothleft", "fadeblack", "cut",
+)
+CAMERA_MOTIONS = ("push_in", "pull_out", "pan_left", "pan_right", "tilt_up", "parallax")
+MUSIC_MOODS = (
+    "warm", "minimal", "cinematic", "pop", "driving", "electronic", "acoustic", "playful", "retro", "ambient",
+)
+HEX = r"^#[0-9A-Fa-f]{6}$"
+
+
+class Palette(BaseModel):
+    background: str = Field(pattern=HEX)
+    surface: str = Field(pattern=HEX)
+    text: str = Field(pattern=HEX)
+    accent: str = Field(pattern=HEX)
+
+
+class CreativeStyle(BaseModel):
+    path: list[int]
+    look: str
+    rhythm: str
+    description: str
+    palette: Palette
+    font_weight: Literal["regular", "bold"]
+    uppercase_titles: bool
+    title_scale: float = Field(ge=0.8, le=1.3)
+    shot_seconds: float = Field(ge=2.0, le=6.0)
+    transitions: list[str]
+    transition_seconds: float = Field(ge=0.2, le=0.8)
+    camera_motions: list[str]
+    music_mood: str
+    music_bpm: int = Field(ge=70, le=140)
+    voice_rate: float = Field(ge=0.85, le=1.15)
+
+
+@dataclass(frozen=True)
+class Look:
+    name: str
+    phrase: str  # words a person would use for this atmosphere; MiniLM matches style text on them
+    palette: tuple[str, str, str, str]  # background, surface, text, accent
+    font_weight: Literal["regular", "bold"]
+    uppercase_titles: bool
+    title_scale: float
+    transitions: tuple[str, ...]
+    camera_motions: tuple[str, ...]
+    music_mood: str
+
+
+@dataclass(frozen=True)
+class Rhythm:
+    name: str
+    phrase: str
+    shot_seconds: float
+    transition_seconds: float
+    music_bpm: int
+    voice_rate: float
+    fast: bool  # fast rhythms prefer hard cuts and slides over slow dissolves
+
+
+LOOKS: tuple[Look, ...] = (
+    Look("warm-cozy", "warm cozy homely look with golden amber light and soft earthy tones",
+         ("#2B1D14", "#4A3326", "#FFF4E6", "#E8A04A"), "regular", False, 1.0,
+         ("dissolve", "fade"), ("push_in", "pan_right"), "warm"),
+    Look("clean-minimal",
+         "clean minimal look with plain white space, simple sans type and calm neutral tones",
+         ("#F7F7F5", "#FFFFFF", "#1E1E1E", "#2F6FED"), "regular", False, 0.95,
+         ("fade", "slideleft"), ("push_in", "pull_out"), "minimal"),
+    Look("luxury-cinematic", "luxury cinematic premium look, dark elegant frames with gold highlights",
+         ("#0B0B0D", "#1A1A1F", "#F5F0E6", "#C9A227"), "regular", True, 1.15,
+         ("fadeblack", "dissolve"), ("push_in", "parallax", "tilt_up"), "cinematic"),
+    Look("energetic-pop", "energetic pop sporty look with vivid saturated colors and dynamic graphics",
+         ("#14112B", "#2A2260", "#FFFFFF", "#FF3D7F"), "bold", True, 1.2,
+         ("slideleft", "wiperight", "cut"), ("pan_left", "push_in", "parallax"), "pop"),
+    Look("bold-sale", "bold sale promo look, loud red and yellow discount banners and big price type",
+         ("#C8102E", "#8E0B20", "#FFFFFF", "#FFD400"), "bold", True, 1.3,
+         ("cut", "wipeleft", "slideup"), ("push_in", "pull_out"), "driving"),
+    Look("tech-neon", "tech neon futuristic look, dark background with glowing cyan and magenta gadgets",
+         ("#05070F", "#111827", "#E6F7FF", "#00E5FF"), "bold", False, 1.1,
+         ("smoothleft", "circleopen", "cut"), ("parallax", "pan_right", "push_in"), "electronic"),
+    Look("natural-fresh", "natural fresh organic look with green leaves, daylight and eco earthy calm",
+         ("#EEF5EA", "#FFFFFF", "#1F3B2B", "#4CAF50"), "regular", False, 1.0,
+         ("dissolve", "slideright"), ("pan_left", "tilt_up", "pull_out"), "acoustic"),
+    Look("playful-bright", "playful bright fun look for kids with cheerful candy colors and bouncy shapes",
+         ("#FFF8E1", "#FFFFFF", "#2D2A32", "#FF6F3C"), "bold", False, 1.15,
+         ("circleopen", "slideup", "wipeleft"), ("pan_right", "push_in"), "playful"),
+    Look("retro-film", "retro film vintage nostalgic look with faded grainy tones and 70s type",
+         ("#2E2A24", "#4B4237", "#F2E8D5", "#D9822B"), "regular", True, 1.05,
+         ("fadeblack", "wiperight"), ("pan_left", "pull_out"), "retro"),
+    Look("calm-pastel", "calm pastel gentle look with soft pink and lavender tones for beauty and skincare",
+         ("#FBF1F4", "#FFFFFF", "#4A3F55", "#C8A2C8"), "regular", False, 0.9,
+         ("dissolve", "fade"), ("push_in", "tilt_up"), "ambient"),
+)
+
+RHYTHMS: tuple[Rhythm, ...] = (
+    Rhythm("slow-calm", "slow and calm rhythm, long lingering unhurried shots",
+           5.0, 0.8, 76, 1.12, False),
+    Rhythm("steady", "steady rhythm, a steady even regular pace",
+           4.0, 0.6, 96, 1.0, False),
+    Rhythm("upbeat", "upbeat rhythm, a lively brisk cheerful pace",
+           3.3, 0.45, 112, 0.95, False),
+    Rhythm("fast-punchy", "fast punchy rhythm, fast quick snappy cuts",
+           2.8, 0.3, 126, 0.9, True),
+    Rhythm("hype", "hype rhythm, frantic rapid-fire high energy cuts",
+           2.5, 0.2, 138, 0.86, True),
+)
+
+_FAST_TRANSITIONS = ("cut", "slideleft", "slideright", "slideup", "wipeleft", "wiperight", "smoothleft")
+
+CREATIVE_SIZES = [len(LOOKS), len(RHYTHMS)]
+# clean-minimal × steady: the least opinionated style, right for any product when nobody asked.
+DEFAULT_CREATIVE = [1, 1]
+
+
+def _transitions(look: Look, rhythm: Rhythm) -> list[str]:
+    if rhythm.fast:
+        quick = [t for t in look.transitions if t in _FAST_TRANSITIONS and t != "cut"]
+        return ["cut", *quick[:2]] if quick else ["cut", "slideleft"]
+    # Slow rhythms have time for the look's signature transition; a hard cut would break the mood.
+    gentle = [t for t in look.transitions if t != "cut"]
+    return gentle or ["fade"]
+
+
+def make_style(look_code: int, rhythm_code: int) -> CreativeStyle:
+    look, rhythm = LOOKS[look_code], RHYTHMS[rhythm_code]
+    bg, surface, text, accent = look.palette
+    return CreativeStyle(
+        path=[look_code, rhythm_code],
+        look=look.name,
+        rhythm=rhythm.name,
+        description=f"{look.phrase[0].upper()}{look.phrase[1:]}; {rhythm.phrase}.",
+        palette=Palette(background=bg, surface=surface, text=text, accent=accent),
+        font_weight=look.font_weight,
+        uppercase_titles=look.uppercase_titles,
+        title_scale=look.title_scale,
+        shot_seconds=rhythm.shot_seconds,
+        transitions=_transitions(look, rhythm),
+        transition_seconds=rhythm.transition_seconds,
+        camera_motions=list(look.camera_motions),
+        music_mood=look.music_mood,
+        music_bpm=rhythm.music_bpm,
+        voice_rate=rhythm.voice_rate,
+    )
+
+
+# The whole-sentence embedding of a path description lets the look words drown the rhythm words
+# (36/50 "<look> <rhythm>" queries found their own path); the normalised sum of the look and rhythm
+# phrase embeddings, rhythm weighted 0.7, finds 49/50, so paths are matched on that vector.
+RHYTHM_WEIGHT = 0.7
+
+
+def all_styles() -> list[CreativeStyle]:
+    return [make_style(i, j) for i in range(len(LOOKS)) for j in range(len(RHYTHMS))]

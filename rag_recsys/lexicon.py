@@ -1,0 +1,97 @@
+"""SID lexicon: what every code path prefix means, so an off-the-shelf LLM (or a person) can read SIDs.
+
+Content prefixes of depth 1..3 map to a ``ContentMeaning``; creative full paths map to the
+``CreativeStyle`` render settings. A path is known only if the lexicon lists it: codes that are each
+in range can still form a path no category has, and that path is UNKNOWN.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from rag_recsys.creative import CreativeStyle
+
+
+class UnknownCodeError(LookupError):
+    """A code path the lexicon does not list; the message names the path and the lexicon version."""
+
+
+class ContentMeaning(BaseModel):
+    path: list[int]
+    entities: list[str]  # leaf category names of the members, most central first
+    topics: list[str]  # most common second-level taxonomy branches of the members
+    titles: list[str]  # full taxonomy paths of the members nearest the prefix centroid
+    size: int  # number of taxonomy categories under this prefix
+
+
+def path_key(path: Sequence[int]) -> str:
+    return "-".join(str(int(c)) for c in path)
+
+
+class Lexicon(BaseModel):
+    version: str
+    content_sizes: list[int]
+    creative_sizes: list[int]
+    content_entries: dict[str, ContentMeaning]
+    creative_entries: dict[str, CreativeStyle]
+    look_phrases: list[str]
+    rhythm_phrases: list[str]
+
+    @property
+    def content_depth(self) -> int:
+        return len(self.content_sizes)
+
+    @property
+    def creative_depth(self) -> int:
+        return len(self.creative_sizes)
+
+    def has_content(self, prefix: Sequence[int]) -> bool:
+        return 0 < len(prefix) <= self.content_depth and path_key(prefix) in self.content_entries
+
+    def content(self, prefix: Sequence[int]) -> ContentMeaning:
+        entry = self.content_entries.get(path_key(prefix)) if 0 < len(prefix) <= self.content_depth else None
+        if entry is None:
+            raise UnknownCodeError(
+                f"unknown content code path {[int(c) for c in prefix]} (not in lexicon {self.version})"
+            )
+        return entry
+
+    def content_paths(self) -> list[list[int]]:
+        """Every valid full-depth content path, in lexicon order."""
+        return [m.path for m in self.content_entries.values() if len(m.path) == self.content_depth]
+
+    def has_creative(self, path: Sequence[int]) -> bool:
+        return len(path) == self.creative_depth and path_key(path) in self.creative_entries
+
+    def creative(self, path: Sequence[int]) -> CreativeStyle:
+        style = self.creative_entries.get(path_key(path)) if len(path) == self.creative_depth else None
+        if style is None:
+            raise UnknownCodeError(
+                f"unknown creative code path {[int(c) for c in path]} (not in lexicon {self.version})"
+            )
+        return style
+
+    def creative_paths(self) -> list[list[int]]:
+        return [s.path for s in self.creative_entries.values()]
+
+    @classmethod
+    def load(cls, path: Path, version: str) -> Lexicon:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        content = {
+            key: ContentMeaning(path=[int(c) for c in key.split("-")], **value)
+            for key, value in raw["content"].items()
+        }
+        creative = {key: CreativeStyle(**value) for key, value in raw["creative"].items()}
+        return cls(
+            version=version,
+            content_sizes=raw["content_sizes"],
+            creative_sizes=raw["creative_sizes"],
+            content_entries=content,
+            creative_entries=creative,
+            look_phrases=raw["look_phrases"],
+            rhythm_phrases=raw["rhythm_phrases"],
+        )

@@ -1,0 +1,104 @@
+"""Residual-quantisation K-Means (RQ-KMeans) with faiss.
+
+Layer l clusters the residual left by layers < l, so a code path ``[c1, ..., cL]`` reconstructs
+``sum_l C_l[c_l]``. Fitting is deterministic: fixed seed, and faiss runs single-threaded while
+fitting because multi-threaded reductions may reorder float sums and change centroids slightly.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+DEFAULT_SEED = 1234
+# A fixed zip timestamp makes .npz files byte-identical across rebuilds (np.savez stamps "now"),
+# which keeps the tokenizer version hash stable.
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class RQCodebooks:
+    """One (size_l, dim) float32 centroid matrix per layer."""
+
+    layers: tuple[np.ndarray, ...]
+
+    @property
+    def sizes(self) -> list[int]:
+        return [int(c.shape[0]) for c in self.layers]
+
+    @property
+    def depth(self) -> int:
+        return len(self.layers)
+
+    @property
+    def dim(self) -> int:
+        return int(self.layers[0].shape[1])
+
+    def encode(self, X: np.ndarray) -> np.ndarray:
+        """Greedy residual encoding: nearest centroid per layer (may give paths no item has)."""
+        residual = np.ascontiguousarray(X, dtype=np.float32).copy()
+        codes = np.zeros((residual.shape[0], self.depth), dtype=np.int64)
+        for level, centroids in enumerate(self.layers):
+            index = faiss.IndexFlatL2(centroids.shape[1])
+            index.add(centroids)
+            _, nearest = index.search(residual, 1)
+            codes[:, level] = nearest[:, 0]
+            residual -= centroids[nearest[:, 0]]
+        return codes
+
+    def decode(self, codes: np.ndarray) -> np.ndarray:
+        """Reconstruction of each code path (or prefix: fewer columns sum fewer layers)."""
+        codes = np.atleast_2d(np.asarray(codes, dtype=np.int64))
+        out = np.zeros((codes.shape[0], self.dim), dtype=np.float32)
+        for level in range(codes.shape[1]):
+            out += self.layers[level][codes[:, level]]
+        return out
+
+    def save(self, path: str | Path) -> None:
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
+            for level, centroids in enumerate(self.layers):
+                buf = io.BytesIO()
+                np.lib.format.write_array(buf, np.ascontiguousarray(centroids, dtype=np.float32))
+                zf.writestr(zipfile.ZipInfo(f"layer{level}.npy", date_time=_ZIP_EPOCH), buf.getvalue())
+
+    @classmethod
+    def load(cls, path: str | Path) -> RQCodebooks:
+        with np.load(path) as data:
+            names = sorted(data.files, key=lambda n: int(n.removeprefix("layer")))
+            return cls(tuple(np.asarray(data[n], dtype=np.float32) for n in names))
+
+
+def fit(X: np.ndarray, sizes: list[int], seed: int = DEFAULT_SEED, niter: int = 50) -> RQCodebooks:
+    """Fit one K-Means per layer on the residuals of the previous layers."""
+    if not sizes or any(k < 1 for k in sizes):
+        raise ValueError(f"codebook sizes must be positive, got {sizes}")
+    residual = np.ascontiguousarray(X, dtype=np.float32).copy()
+    if residual.shape[0] < max(sizes):
+        raise ValueError(f"{residual.shape[0]} vectors cannot fill a codebook of {max(sizes)}")
+    previous_threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        layers: list[np.ndarray] = []
+        for level, k in enumerate(sizes):
+            km = faiss.Kmeans(
+                residual.shape[1],
+                k,
+                niter=niter,
+                seed=seed + level,
+                # The default cap (256 points per centroid) subsamples randomly; use everything.
+                max_points_per_centroid=max(256, residual.shape[0] // k + 1),
+                verbose=False,
+            )
+            km.train(residual)
+            centroids = np.ascontiguousarray(km.centroids, dtype=np.float32)
+            _, nearest = km.index.search(residual, 1)
+            residual -= centroids[nearest[:, 0]]
+            layers.append(centroids)
+    finally:
+        faiss.omp_set_num_threads(previous_threads)
+    return RQCodebooks(tuple(layers))

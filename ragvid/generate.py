@@ -1,0 +1,120 @@
+"""Running the VGA graph for the CLI (and any Python caller): validate, run with a SQLite
+checkpointer, stream progress, write the MP4 and its run record."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from agents.brief import Brief
+from agents.policy import RulePolicy
+from graphs.checkpoint import sqlite_checkpointer
+from graphs.context import ASPECTS, RunContext, default_toolbox
+from graphs.record import RunRecord, build_record
+from graphs.state import GenerateRequest
+from graphs.vga import build_vga_graph
+from rag_recsys.sidfile import SidFileError, load_sid_file
+from ragvid.errors import UserError
+from ragvid.settings import Settings
+from tools.cache import ToolCache
+
+MIN_DURATION, MAX_DURATION = 6.0, 60.0
+EventSink = Callable[[dict[str, Any]], None]
+
+
+class _WarningCollector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(f"{record.name}: {record.getMessage()}")
+
+
+def make_context(settings: Settings) -> RunContext:
+    return RunContext(
+        toolbox=default_toolbox(ToolCache(settings.home / "cache"), settings.tts),
+        policy=RulePolicy(),
+        home=settings.home,
+        max_reflections=settings.max_reflections,
+        final_preset=settings.final_preset,
+        final_crf=settings.final_crf,
+        threads=settings.threads,
+    )
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def validate_request(sid_file: Path, out: Path, aspect: str, duration: float | None, ctx: RunContext) -> Brief:
+    if aspect not in ASPECTS:
+        raise UserError(f"--aspect: unsupported '{aspect}' (use one of {', '.join(ASPECTS)})")
+    if duration is not None and not MIN_DURATION <= duration <= MAX_DURATION:
+        raise UserError(f"--duration: {duration:g}s is outside {MIN_DURATION:g}–{MAX_DURATION:g}s")
+    if out.suffix.lower() != ".mp4":
+        raise UserError(f"-o/--out: '{out}' must end in .mp4")
+    try:
+        loaded = load_sid_file(sid_file, ctx.tokenizer)
+    except SidFileError as e:
+        raise UserError(str(e)) from None
+    return Brief.from_loaded(loaded, aspect=aspect, duration=duration)
+
+
+async def generate(
+    sid_file: Path | None,
+    out: Path | None,
+    *,
+    settings: Settings,
+    aspect: str = "9:16",
+    duration: float | None = None,
+    resume: str | None = None,
+    on_event: EventSink | None = None,
+    context: RunContext | None = None,
+) -> tuple[RunRecord, Path]:
+    """Generate (or resume) one video; returns the run record and where it was written."""
+    ctx = context or make_context(settings)
+    collector = _WarningCollector()
+    logging.getLogger("ragvid").addHandler(collector)
+    t0 = time.perf_counter()
+    try:
+        async with sqlite_checkpointer(settings.home) as saver:
+            graph = build_vga_graph().compile(checkpointer=saver)
+            if resume:
+                config: dict[str, Any] = {"configurable": {"thread_id": resume}}
+                snapshot = await graph.aget_state(config)  # type: ignore[arg-type]
+                if not snapshot.values:
+                    raise UserError(f"--resume: no run '{resume}' in {settings.home / 'checkpoints.sqlite'}")
+                request = GenerateRequest.model_validate(snapshot.values["request"])
+                graph_input: dict[str, Any] | None = None
+            else:
+                if sid_file is None or out is None:
+                    raise UserError("SID_FILE and -o/--out are required unless --resume is given")
+                brief = validate_request(sid_file, out, aspect, duration, ctx)
+                request = GenerateRequest(sid_file=str(sid_file.resolve()), out=str(out.resolve()), aspect=aspect,
+                                          duration=duration, run_id=new_run_id())
+                config = {"configurable": {"thread_id": request.run_id}}
+                graph_input = {"request": request.model_dump(mode="json"), "brief": [brief.model_dump(mode="json")]}
+            if on_event:
+                on_event({"node": "run", "message": f"run {request.run_id}", "run_id": request.run_id})
+            async for chunk in graph.astream(graph_input, config, context=ctx, stream_mode="custom"):  # type: ignore[arg-type]
+                if on_event and isinstance(chunk, dict):
+                    on_event(chunk)
+            state = (await graph.aget_state(config)).values  # type: ignore[arg-type]
+    finally:
+        logging.getLogger("ragvid").removeHandler(collector)
+    sid_json = json.loads(Path(request.sid_file).read_text(encoding="utf-8"))
+    record = build_record(
+        state,  # type: ignore[arg-type]
+        inputs={**request.model_dump(mode="json"), "sid": sid_json, "tts": settings.tts, "policy": ctx.policy.name},
+        total_s=time.perf_counter() - t0,
+        warnings=collector.messages,
+    )
+    record_path = Path(request.out).with_suffix(".run.json")
+    record_path.write_text(record.model_dump_json(indent=2), encoding="utf-8")
+    return record, record_path

@@ -1,0 +1,22 @@
+"""One config object: flags > environment (`RAGVID_*`) > defaults."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAGVID_", extra="ignore")
+
+    home: Path = Field(default=Path.home() / ".local" / "share" / "ragvid",
+                       description="runs, tool cache and checkpoints live here")
+    tts: Literal["piper", "espeak", "edge"] = "piper"
+    max_reflections: int = Field(default=2, ge=0, le=2)
+    final_preset: str = "veryfast"
+    final_crf: int = Field(default=20, ge=0, le=51)
+    threads: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1)

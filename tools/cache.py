@@ -1,0 +1,52 @@
+"""Content-addressed cache for tool outputs.
+
+Keys hash the tool name, its version and the full request, so a resumed run or a reflection round
+that asks for the same thing gets the file back instead of redoing the work, and any change to the
+request (or to the tool's version) is a miss.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from pydantic import BaseModel
+
+
+def content_key(tool: str, version: str, request: BaseModel | dict[str, object], *files: Path) -> str:
+    payload = request.model_dump(mode="json") if isinstance(request, BaseModel) else request
+    h = hashlib.sha256()
+    h.update(json.dumps([tool, version, payload], sort_keys=True, default=str).encode())
+    for f in files:
+        # inputs are hashed by content, not path, so moving a product photo keeps its cache entries
+        h.update(hashlib.sha256(Path(f).read_bytes()).digest())
+    return h.hexdigest()[:32]
+
+
+class ToolCache:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def path_for(self, key: str, suffix: str) -> Path:
+        return self.root / key[:2] / f"{key}{suffix}"
+
+    async def get_or_create(
+        self, key: str, suffix: str, make: Callable[[Path], Awaitable[None]]
+    ) -> tuple[Path, bool]:
+        """Return (path, was_cached). `make` writes to a temp path; the rename makes entries atomic,
+        so a crash mid-write never leaves a truncated file that a resume would trust."""
+        final = self.path_for(key, suffix)
+        if final.exists():
+            return final, True
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.with_name(f".{final.stem}.{os.getpid()}.tmp{suffix}")
+        try:
+            await make(tmp)
+            os.replace(tmp, final)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return final, False

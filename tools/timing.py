@@ -1,0 +1,71 @@
+"""Pure planning maths shared by agents and tools: beat grids, beat-aligned shot boundaries and the
+clip spans a transition chain needs. No I/O, so each function is testable on its own."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+def fit_bpm(duration: float, bpm: float, beats_per_bar: int = 4) -> float:
+    """The tempo nearest `bpm` at which `duration` holds a whole number of bars, so the last cut and
+    the video's end both land on a downbeat."""
+    seconds_per_bar = beats_per_bar * 60.0 / bpm
+    bars = max(1, round(duration / seconds_per_bar))
+    return bars * beats_per_bar * 60.0 / duration
+
+
+def beat_grid(bpm: float, duration: float, offset: float = 0.0) -> list[float]:
+    period = 60.0 / bpm
+    n = int(math.floor((duration - offset) / period + 1e-9))
+    return [round(offset + i * period, 6) for i in range(n + 1)]
+
+
+def snap_to_grid(t: float, grid: Sequence[float]) -> float:
+    return min(grid, key=lambda g: abs(g - t))
+
+
+def distance_to_grid(t: float, grid: Sequence[float]) -> float:
+    return min(abs(g - t) for g in grid)
+
+
+def beat_aligned_boundaries(weights: Sequence[float], duration: float, bpm: float) -> list[float]:
+    """Split `duration` into len(weights) shots proportional to `weights`, every boundary on a beat
+    and every shot at least one beat long. Returns the n+1 boundaries [0, ..., duration]."""
+    n = len(weights)
+    period = 60.0 / bpm
+    total_beats = round(duration / period)
+    if total_beats < n:
+        raise ValueError(f"{duration:.2f}s at {bpm:.1f} bpm holds {total_beats} beats, fewer than {n} shots")
+    wsum = float(sum(weights))
+    cum, beats = 0.0, [0]
+    for w in weights[:-1]:
+        cum += w
+        beats.append(round(cum / wsum * total_beats))
+    beats.append(total_beats)
+    for i in range(1, n + 1):  # keep every shot >= 1 beat, pushing later boundaries right
+        beats[i] = max(beats[i], beats[i - 1] + 1)
+    for i in range(n - 1, 0, -1):  # and pull back from the end if that overran
+        beats[i] = min(beats[i], beats[i + 1] - 1)
+    return [round(b * period, 6) for b in beats[:-1]] + [round(duration, 6)]
+
+
+@dataclass(frozen=True)
+class ClipSpan:
+    """Which part of the output timeline a clip must cover once transitions overlap it."""
+
+    start: float
+    end: float
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+def clip_spans(boundaries: Sequence[float], transition_seconds: Sequence[float]) -> list[ClipSpan]:
+    """Transition i (between shot i-1 and i) is centred on boundary i, so shot i's clip runs from
+    b_i - d_i/2 to b_{i+1} + d_{i+1}/2. `transition_seconds[0]` is ignored (no shot before)."""
+    n = len(boundaries) - 1
+    d = [0.0, *list(transition_seconds[1:n]), 0.0]
+    return [ClipSpan(boundaries[i] - d[i] / 2, boundaries[i + 1] + d[i + 1] / 2) for i in range(n)]
