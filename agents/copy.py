@@ -13,6 +13,46 @@ import re
 CHARS_PER_SECOND = 15.0
 
 _SPACE = re.compile(r"\s+")
+DANGLING = frozenset(
+    {
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "so",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "from",
+        "with",
+        "into",
+        "onto",
+        "every",
+        "each",
+        "our",
+        "your",
+        "their",
+        "its",
+        "this",
+        "that",
+        "very",
+        "more",
+        "most",
+        "than",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+    }
+)
 
 
 def clean(text: str) -> str:
@@ -49,5 +89,8 @@ def condense(text: str, max_seconds: float, rate: float, chars_per_second: float
         out = candidate
     words = out.split()
     while len(" ".join(words)) > budget and len(words) > 4:
+        words.pop()
+    # a line cut mid-phrase must not end on a word that promises more ("every", "from", "of")
+    while len(words) > 2 and words[-1].lower().strip(",;:") in DANGLING:
         words.pop()
     return sentence(" ".join(words).rstrip(",;:"))

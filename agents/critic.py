@@ -42,6 +42,10 @@ class DraftMeasurements(BaseModel):
     height: int
     lufs: float | None
     voice_intervals: list[tuple[float, float]] = Field(description="voiced spans on the voice stem")
+    line_spans: dict[str, tuple[float, float]] = Field(
+        description="per line: first to last voiced sample of its own take, on the timeline (lines that run "
+        "into each other merge on the stem, so each is measured on its take)"
+    )
     music_db_in_speech: float | None
     music_db_outside: float | None
     cuts: list[float] = Field(description="shot boundaries (cuts and transitions) found in the frames")
@@ -53,15 +57,9 @@ class DraftMeasurements(BaseModel):
     subtitle_lines: dict[str, int]
 
 
-def _measured_speech(m: DraftMeasurements, takes: Sequence[VoiceTake]) -> dict[str, tuple[float, float]]:
-    """Speech span of each take as found on the voice stem (not as planned)."""
-    out: dict[str, tuple[float, float]] = {}
-    for take in takes:
-        lo, hi = take.speech_start - 0.15, take.speech_end + 0.6
-        spans = [(a, b) for a, b in m.voice_intervals if b > lo and a < hi]
-        if spans:
-            out[take.line_id] = (min(a for a, _ in spans), max(b for _, b in spans))
-    return out
+def _on_stem(m: DraftMeasurements, span: tuple[float, float]) -> bool:
+    a, b = span
+    return any(y > a and x < b for x, y in m.voice_intervals)
 
 
 def rule_critique(
@@ -78,84 +76,163 @@ def rule_critique(
         "cuts_found": [round(c, 3) for c in m.cuts],
     }
     if abs(m.duration - visual.duration) > DURATION_TOLERANCE:
-        findings.append(Finding(check="duration", severity="major", agent="visual",
-                                message="draft length differs from the plan",
-                                measured=round(m.duration, 3), expected=f"{visual.duration:.2f} ± {DURATION_TOLERANCE}s"))
+        findings.append(
+            Finding(
+                check="duration",
+                severity="major",
+                agent="visual",
+                message="draft length differs from the plan",
+                measured=round(m.duration, 3),
+                expected=f"{visual.duration:.2f} ± {DURATION_TOLERANCE}s",
+            )
+        )
 
-    spans = _measured_speech(m, takes)
     seg_end = {s.shot_id: s.end for s in visual.segments}
-    voiced_total = sum(b - a for a, b in spans.values())
     for take in takes:
-        if take.line_id not in spans:
-            findings.append(Finding(check="speech_missing", severity="major", agent="audio", line_id=take.line_id,
-                                    shot_id=take.shot_id, message="no speech found on the voice track for this line",
-                                    measured=0.0, expected="voiced audio"))
+        span = m.line_spans.get(take.line_id)
+        if span is None or not _on_stem(m, span):
+            findings.append(
+                Finding(
+                    check="speech_missing",
+                    severity="major",
+                    agent="audio",
+                    line_id=take.line_id,
+                    shot_id=take.shot_id,
+                    message="no speech found on the voice track for this line",
+                    measured=0.0,
+                    expected="voiced audio",
+                )
+            )
             continue
-        a, b = spans[take.line_id]
+        a, b = span
         measurements[f"speech_s:{take.line_id}"] = round(b - a, 3)
         over = b - seg_end[take.shot_id]
         if over > OVERRUN_TOLERANCE:
-            # re-timing shots fixes it only if the whole voice-over fits the video's length
-            fits = voiced_total + 0.9 * len(takes) <= visual.duration
-            findings.append(Finding(check="speech_overrun", severity="major", agent="visual" if fits else "audio",
-                                    line_id=take.line_id, shot_id=take.shot_id,
-                                    message=f"speech runs {over:.2f}s past the cut",
-                                    measured=round(over, 3), expected=f"ends before {seg_end[take.shot_id]:.2f}s"))
+            # routed to the storyboard: it re-times shots on the measured speech, and the Audio agent,
+            # which runs after it in the same round, condenses whatever still does not fit
+            findings.append(
+                Finding(
+                    check="speech_overrun",
+                    severity="major",
+                    agent="visual",
+                    line_id=take.line_id,
+                    shot_id=take.shot_id,
+                    message=f"speech runs {over:.2f}s past the cut",
+                    measured=round(over, 3),
+                    expected=f"ends before {seg_end[take.shot_id]:.2f}s",
+                )
+            )
 
     for key, ratio in m.subtitle_width_ratio.items():
         if ratio > 1.0:
-            findings.append(Finding(check="subtitle_width", severity="major", agent="effect",
-                                    message=f"subtitle cue {key} is wider than the safe area",
-                                    measured=round(ratio, 3), expected="≤ 1.0 of the safe width"))
+            findings.append(
+                Finding(
+                    check="subtitle_width",
+                    severity="major",
+                    agent="effect",
+                    message=f"subtitle cue {key} is wider than the safe area",
+                    measured=round(ratio, 3),
+                    expected="≤ 1.0 of the safe width",
+                )
+            )
     for key, n in m.subtitle_lines.items():
         if n > effect.style.max_lines:
-            findings.append(Finding(check="subtitle_lines", severity="major", agent="effect",
-                                    message=f"subtitle cue {key} needs {n} lines",
-                                    measured=float(n), expected=f"≤ {effect.style.max_lines}"))
+            findings.append(
+                Finding(
+                    check="subtitle_lines",
+                    severity="major",
+                    agent="effect",
+                    message=f"subtitle cue {key} needs {n} lines",
+                    measured=float(n),
+                    expected=f"≤ {effect.style.max_lines}",
+                )
+            )
 
     if m.lufs is not None:
         measurements["lufs"] = round(m.lufs, 2)
         if abs(m.lufs - TARGET_LUFS) > LUFS_TOLERANCE:
-            findings.append(Finding(check="loudness", severity="major", agent="audio",
-                                    message="integrated loudness off target", measured=round(m.lufs, 2),
-                                    expected=f"{TARGET_LUFS} ± {LUFS_TOLERANCE} LUFS"))
+            findings.append(
+                Finding(
+                    check="loudness",
+                    severity="major",
+                    agent="audio",
+                    message="integrated loudness off target",
+                    measured=round(m.lufs, 2),
+                    expected=f"{TARGET_LUFS} ± {LUFS_TOLERANCE} LUFS",
+                )
+            )
     if m.music_db_in_speech is not None and m.music_db_outside is not None:
         duck = m.music_db_outside - m.music_db_in_speech
         measurements["ducking_db"] = round(duck, 2)
         if duck < MIN_DUCK_DB:
-            findings.append(Finding(check="ducking", severity="major", agent="audio",
-                                    message="music not ducked enough under the voice", measured=round(duck, 2),
-                                    expected=f"≥ {MIN_DUCK_DB} dB"))
+            findings.append(
+                Finding(
+                    check="ducking",
+                    severity="major",
+                    agent="audio",
+                    message="music not ducked enough under the voice",
+                    measured=round(duck, 2),
+                    expected=f"≥ {MIN_DUCK_DB} dB",
+                )
+            )
 
     for i, b in enumerate(visual.boundaries[1:-1], start=1):
         d = effect.transition_seconds[i - 1] if i - 1 < len(effect.transition_seconds) else 0.0
         tolerance = BOUNDARY_TOLERANCE + d / 2
         near = [c for c in m.cuts if abs(c - b) <= tolerance]
         if not near:
-            findings.append(Finding(check="boundary_missing", severity="major", agent="visual",
-                                    shot_id=visual.segments[i].shot_id,
-                                    message=f"no visible cut or transition at {b:.2f}s", measured="none",
-                                    expected=f"a visual change within ±{tolerance:.2f}s"))
+            findings.append(
+                Finding(
+                    check="boundary_missing",
+                    severity="major",
+                    agent="visual",
+                    shot_id=visual.segments[i].shot_id,
+                    message=f"no visible cut or transition at {b:.2f}s",
+                    measured="none",
+                    expected=f"a visual change within ±{tolerance:.2f}s",
+                )
+            )
         elif m.beats:
             off = distance_to_grid(near[0], m.beats)
             if off > tolerance:
-                findings.append(Finding(check="off_beat", severity="major", agent="visual",
-                                        shot_id=visual.segments[i].shot_id,
-                                        message="boundary is off the music's beat grid",
-                                        measured=round(off, 3), expected=f"≤ {tolerance:.2f}s from a beat"))
+                findings.append(
+                    Finding(
+                        check="off_beat",
+                        severity="major",
+                        agent="visual",
+                        shot_id=visual.segments[i].shot_id,
+                        message="boundary is off the music's beat grid",
+                        measured=round(off, 3),
+                        expected=f"≤ {tolerance:.2f}s from a beat",
+                    )
+                )
 
     measurements["cta_color_share"] = round(m.cta_color_share, 3)
     if m.cta_color_share < 0.3:
-        findings.append(Finding(check="cta_missing", severity="major", agent="effect",
-                                message="no CTA card visible 1 s before the end",
-                                measured=round(m.cta_color_share, 3), expected="≥ 0.30 of the frame"))
+        findings.append(
+            Finding(
+                check="cta_missing",
+                severity="major",
+                agent="effect",
+                message="no CTA card visible 1 s before the end",
+                measured=round(m.cta_color_share, 3),
+                expected="≥ 0.30 of the frame",
+            )
+        )
     # the CTA end card is meant to hold still; a freeze anywhere before it is a fault
     frozen = [(a, b) for a, b in m.frozen if a < effect.cta.start - 0.1]
     for kind, intervals in (("black_frames", m.black), ("frozen_frames", frozen)):
         for a, b in intervals:
-            findings.append(Finding(check=kind, severity="major", agent="visual",
-                                    message=f"{kind.replace('_', ' ')} from {a:.2f}s to {b:.2f}s",
-                                    measured=round(b - a, 3), expected="none ≥ 0.5s"))
+            findings.append(
+                Finding(
+                    check=kind,
+                    severity="major",
+                    agent="visual",
+                    message=f"{kind.replace('_', ' ')} from {a:.2f}s to {b:.2f}s",
+                    measured=round(b - a, 3),
+                    expected="none ≥ 0.5s",
+                )
+            )
     return Critique(round=round_, findings=findings, measurements=measurements)
 
 

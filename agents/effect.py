@@ -8,6 +8,7 @@ import math
 from agents.models import EffectPlan, Finding, ShotInstructions, VisualPlan, VoiceTake
 from agents.policy import AgentTask
 from tools.models import SubtitleCue, SubtitleStyle, TextOverlay
+from tools.subtitles import wrap_lines
 
 CTA_CARD_SECONDS = 2.5
 HOLD = 0.2  # subtitles linger a moment after the voice so the last word can be read
@@ -35,17 +36,24 @@ def _transitions(instructions: ShotInstructions, visual: VisualPlan) -> tuple[li
 
 
 def fit_subtitles(style: SubtitleStyle, texts: list[str], too_wide: float = 1.0, extra_chars: int = 0) -> SubtitleStyle:
-    """Size the subtitles so every cue fits `max_lines` rows inside the safe area. More characters a
-    row come with a proportionally smaller font (the row's pixel width stays put); a measured
-    overflow (`too_wide`, widest row / safe width) shrinks the font alone. Never page a cue: a later
-    page would start away from any speech onset."""
+    """Size the subtitles so every cue fits its rows inside the safe area. More characters a row
+    come with a proportionally smaller font (the row's pixel width stays put); a measured overflow
+    (`too_wide`, widest row / safe width) shrinks the font alone; when even the smallest readable
+    font will not do, a cue may take one more row. Never page a cue: a later page would start away
+    from any speech onset."""
     longest = max((len(t) for t in texts), default=0)
-    need = max(style.max_chars_per_line, math.ceil(longest / style.max_lines) + 2 + extra_chars)
-    per_row = need / style.max_chars_per_line
-    if per_row <= 1.0 and too_wide <= 1.0:
-        return style
-    size = max(MIN_FONT_SIZE, int(style.font_size / per_row / max(1.0, too_wide)))
-    return style.model_copy(update={"font_size": size, "max_chars_per_line": need})
+    for rows in (style.max_lines, style.max_lines + 1):
+        need = max(style.max_chars_per_line, math.ceil(longest / rows) + extra_chars)
+        # word breaks can leave a row short of its budget: widen until every cue really wraps in time
+        while need < longest and any(len(wrap_lines(t, need)) > rows for t in texts):
+            need += 1
+        per_row = need / style.max_chars_per_line
+        if per_row <= 1.0 and too_wide <= 1.0:
+            return style
+        size = int(style.font_size / per_row / max(1.0, too_wide))
+        if size >= MIN_FONT_SIZE:
+            return style.model_copy(update={"font_size": size, "max_chars_per_line": need, "max_lines": rows})
+    return style.model_copy(update={"font_size": MIN_FONT_SIZE, "max_chars_per_line": need, "max_lines": rows})
 
 
 def _cues(takes: list[VoiceTake], texts: dict[str, str], duration: float) -> list[SubtitleCue]:

@@ -106,8 +106,10 @@ def rule_instructions(brief: Brief) -> ShotInstructions:
         )
     )
     seconds = [
-        max(estimate_speech_seconds(s.narration_intent, style.voice_rate) + PAD_SECONDS,
-            CTA_MIN_SECONDS if s.purpose == "cta" else 0.0)
+        max(
+            estimate_speech_seconds(s.narration_intent, style.voice_rate) + PAD_SECONDS,
+            CTA_MIN_SECONDS if s.purpose == "cta" else 0.0,
+        )
         for s in shots
     ]
     total = sum(seconds)

@@ -5,7 +5,7 @@ The rule policy and the LLM policy produce exactly these; graph state stores the
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, Field, PositiveFloat
@@ -25,7 +25,7 @@ AgentName = Literal["visual", "audio", "effect"]
 ShotPurpose = Literal["hook", "feature", "proof", "cta"]
 
 
-class Source(str, Enum):
+class Source(StrEnum):
     rule = "rule"
     llm = "llm"
 

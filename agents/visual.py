@@ -12,19 +12,57 @@ from tools.timing import beat_aligned_boundaries, fit_bpm
 
 # a shot must hold its line plus the lead-in after the cut and a breath before the next one
 SPEECH_MARGIN = 0.75
+END_CARD_SECONDS = 2.6
 
 
-def _weights(instructions: ShotInstructions, findings: list[Finding], measured: dict[str, float]) -> list[float]:
+def fair_shares(needs: list[float], total: float) -> list[float]:
+    """Max-min fair split of `total`: shots that need no more than an equal share get what they
+    need; the rest share what is left in proportion to their needs. Short lines (the hook, the CTA)
+    cannot be condensed much, long ones can, so that is where the Audio agent should cut."""
+    shares = [0.0] * len(needs)
+    open_ = set(range(len(needs)))
+    left = total
+    while open_:
+        fair = left / len(open_)
+        small = {i for i in open_ if needs[i] <= fair}
+        if not small:
+            need_sum = sum(needs[i] for i in open_)
+            for i in open_:
+                shares[i] = left * needs[i] / need_sum
+            break
+        for i in small:
+            shares[i] = needs[i]
+            left -= needs[i]
+        open_ -= small
+    return shares
+
+
+def _hold_end_card(shares: list[float], duration: float) -> list[float]:
+    """The last shot carries the CTA card, which must stay up for END_CARD_SECONDS; a shorter last
+    shot would make the card cover (and hide) the cut before it."""
+    total = sum(shares)
+    last = END_CARD_SECONDS / duration * total
+    if shares[-1] >= last or len(shares) < 2:
+        return shares
+    scale = (total - last) / sum(shares[:-1])
+    return [s * scale for s in shares[:-1]] + [last]
+
+
+def _weights(instructions: ShotInstructions, measured: dict[str, float]) -> list[float]:
+    return _hold_end_card(_raw_weights(instructions, measured), instructions.target_duration)
+
+
+def _raw_weights(instructions: ShotInstructions, measured: dict[str, float]) -> list[float]:
     weights = [s.weight for s in instructions.shots]
     if not measured:
         return weights
-    shot_ids = [f"s{s.index}" for s in instructions.shots]
-    needs = [measured.get(sid, 0.0) + SPEECH_MARGIN for sid in shot_ids]
-    total_need = sum(needs)
-    if total_need <= 0:
-        return weights
-    # keep the slack where the plan had it, but never below what the measured speech needs
-    return [max(n / total_need, w * 0.5) for n, w in zip(needs, weights, strict=True)]
+    needs = [measured.get(f"s{s.index}", 0.0) + SPEECH_MARGIN for s in instructions.shots]
+    duration = instructions.target_duration
+    if sum(needs) <= duration:
+        # everything fits: give each shot what it needs and spread the slack as the plan had it
+        slack = duration - sum(needs)
+        return [n + slack * w / sum(weights) for n, w in zip(needs, weights, strict=True)]
+    return fair_shares(needs, duration)
 
 
 def rule_visual(
@@ -35,7 +73,7 @@ def rule_visual(
 ) -> VisualPlan:
     duration = instructions.target_duration
     bpm = fit_bpm(duration, instructions.music_bpm)
-    boundaries = beat_aligned_boundaries(_weights(instructions, findings, measured_speech), duration, bpm)
+    boundaries = beat_aligned_boundaries(_weights(instructions, measured_speech), duration, bpm)
     segments: list[Segment] = []
     image_i = 0
     for shot in instructions.shots:

@@ -52,10 +52,16 @@ class RunContext:
     def render_settings(self, aspect: str, draft: bool) -> RenderSettings:
         w, h = ASPECTS[aspect]
         if draft:
-            return RenderSettings(width=w // DRAFT_DIVISOR, height=h // DRAFT_DIVISOR,
-                                  x264_preset=self.draft_preset, crf=self.draft_crf, threads=self.threads)
-        return RenderSettings(width=w, height=h, x264_preset=self.final_preset, crf=self.final_crf,
-                              threads=self.threads)
+            return RenderSettings(
+                width=w // DRAFT_DIVISOR,
+                height=h // DRAFT_DIVISOR,
+                x264_preset=self.draft_preset,
+                crf=self.draft_crf,
+                threads=self.threads,
+            )
+        return RenderSettings(
+            width=w, height=h, x264_preset=self.final_preset, crf=self.final_crf, threads=self.threads
+        )
 
     @functools.cached_property
     def tokenizer(self) -> DSIDTokenizer:

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from agents.critic import SAFE_WIDTH, DraftMeasurements, colour_share
-from agents.models import EffectPlan
+from agents.models import EffectPlan, VoiceTake
 from tools.audio_measure import load_mono, rms_db_in, rms_db_outside, speech_intervals
+from tools.boundaries import detect_boundaries
 from tools.fonts import text_width_px
 from tools.models import AudioTrack
-from tools.boundaries import detect_boundaries
 from tools.probe import black_intervals, frames, frozen_intervals, probe
 from tools.subtitles import REF_WIDTH, wrap_lines
 
@@ -31,7 +31,19 @@ def subtitle_fit(effect: EffectPlan) -> tuple[dict[str, float], dict[str, int]]:
     return ratios, counts
 
 
-def _measure(draft: dict[str, Any], effect: EffectPlan, music: AudioTrack) -> DraftMeasurements:
+def _line_spans(takes: list[VoiceTake]) -> dict[str, tuple[float, float]]:
+    spans: dict[str, tuple[float, float]] = {}
+    for take in takes:
+        samples, sr = load_mono(take.path)
+        voiced = speech_intervals(samples, sr)
+        if voiced:
+            spans[take.line_id] = (round(take.start + voiced[0][0], 3), round(take.start + voiced[-1][1], 3))
+    return spans
+
+
+def _measure(
+    draft: dict[str, Any], effect: EffectPlan, music: AudioTrack, takes: list[VoiceTake]
+) -> DraftMeasurements:
     path = Path(draft["path"])
     info = probe(path)
     voice, sr = load_mono(draft["stems"]["voice"])
@@ -54,6 +66,7 @@ def _measure(draft: dict[str, Any], effect: EffectPlan, music: AudioTrack) -> Dr
         height=v.height or 0 if v else 0,
         lufs=draft.get("lufs"),
         voice_intervals=[(round(a, 3), round(b, 3)) for a, b in voiced],
+        line_spans=_line_spans(takes),
         music_db_in_speech=music_db_in,
         music_db_outside=music_db_out,
         cuts=detect_boundaries(path),
@@ -66,6 +79,8 @@ def _measure(draft: dict[str, Any], effect: EffectPlan, music: AudioTrack) -> Dr
     )
 
 
-async def measure_draft(draft: dict[str, Any], effect: EffectPlan, music: AudioTrack) -> DraftMeasurements:
+async def measure_draft(
+    draft: dict[str, Any], effect: EffectPlan, music: AudioTrack, takes: list[VoiceTake]
+) -> DraftMeasurements:
     # decoding and ffmpeg scans are blocking: keep them off the event loop so progress keeps flowing
-    return await asyncio.to_thread(_measure, draft, effect, music)
+    return await asyncio.to_thread(_measure, draft, effect, music, takes)

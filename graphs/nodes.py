@@ -3,9 +3,11 @@ acts through tool protocols, and returns only new entries to append."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +50,8 @@ def _ctx(runtime: Runtime[RunContext] | None) -> RunContext:
 
 def _progress(node: str, message: str, round_: int | None = None, **extra: Any) -> Entry:
     event: Entry = {"node": node, "message": message, "round": round_, "t": time.time(), **extra}
-    try:
+    with contextlib.suppress(RuntimeError):  # outside a graph run (a node called directly) there is no stream
         get_stream_writer()(event)
-    except RuntimeError:  # called outside a graph run (unit tests of a node)
-        pass
     return event
 
 
@@ -84,8 +84,11 @@ def _measured_speech(state: VGAState) -> dict[str, float]:
     critique = latest(state, "critiques", Critique, key="")
     if critique is None:
         return {}
-    return {k.split(":", 1)[1]: float(v) for k, v in critique.measurements.items()
-            if k.startswith("speech_s:") and isinstance(v, (int, float))}
+    return {
+        k.split(":", 1)[1]: float(v)
+        for k, v in critique.measurements.items()
+        if k.startswith("speech_s:") and isinstance(v, (int, float))
+    }
 
 
 async def load_sid(state: VGAState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -96,8 +99,11 @@ async def load_sid(state: VGAState, runtime: Runtime[RunContext]) -> dict[str, A
     loaded = load_sid_file(Path(req.sid_file), ctx.tokenizer)
     brief = Brief.from_loaded(loaded, aspect=req.aspect, duration=req.duration)
     sim = f"{brief.similarity:.2f}" if brief.similarity is not None else "n/a (no meta)"
-    ev = _progress("load_sid", f"decoded {brief.content_path}+{brief.creative_path}: "
-                   f"{', '.join(brief.entities[:3])} / {brief.style.look}, cosine {sim}")
+    ev = _progress(
+        "load_sid",
+        f"decoded {brief.content_path}+{brief.creative_path}: "
+        f"{', '.join(brief.entities[:3])} / {brief.style.look}, cosine {sim}",
+    )
     return {"brief": [brief.model_dump(mode="json")], "events": [ev]}
 
 
@@ -142,10 +148,9 @@ async def audio(state: VGAState, runtime: Runtime[RunContext]) -> dict[str, Any]
     tb = ctx.toolbox
     _progress("audio", f"synthesizing {len(plan.lines)} lines ({tb.speech.name})", r)
     lines = [Line(line_id=ln.line_id, text=ln.text, rate=ln.rate, voice=plan.voice) for ln in plan.lines]
-    results = await gather_limited(2, [
-        (lambda line=line: rec.call("speech", tb.speech.name, line.line_id, lambda: tb.speech.synthesize(line)))
-        for line in lines
-    ])
+    results = await gather_limited(
+        2, [rec.call("speech", tb.speech.name, line.line_id, partial(tb.speech.synthesize, line)) for line in lines]
+    )
     seg_start = {s.shot_id: s.start for s in plan_v.segments}
     takes = [
         VoiceTake(
@@ -163,8 +168,9 @@ async def audio(state: VGAState, runtime: Runtime[RunContext]) -> dict[str, Any]
     music: AudioTrack = await rec.call("music", tb.music.name, plan.bgm.mood, lambda: tb.music.compose(plan.bgm))
     entry["takes"] = [t.model_dump(mode="json") for t in takes]
     entry["music"] = music.model_dump(mode="json")
-    ev = _progress("audio", f"voice {sum(t.duration for t in takes):.1f}s, music {plan.bgm.mood} "
-                   f"{plan.bgm.bpm:.0f} bpm", r)
+    ev = _progress(
+        "audio", f"voice {sum(t.duration for t in takes):.1f}s, music {plan.bgm.mood} {plan.bgm.bpm:.0f} bpm", r
+    )
     msgs = turn(state.get("messages", []), "audio", entry["output"], findings=findings)
     return {"audio": [entry], "tool_calls": rec.calls, "messages": msgs, "events": [ev]}
 
@@ -191,28 +197,39 @@ async def effect(state: VGAState, runtime: Runtime[RunContext]) -> dict[str, Any
 
 
 async def _render(
-    ctx: RunContext, state: VGAState, rec: ToolRecorder, settings: RenderSettings, out: Path, ass_path: Path,
-    *, plans: tuple[VisualPlan, AudioPlan, EffectPlan, list[VoiceTake], AudioTrack],
+    ctx: RunContext,
+    state: VGAState,
+    rec: ToolRecorder,
+    settings: RenderSettings,
+    out: Path,
+    ass_path: Path,
+    *,
+    plans: tuple[VisualPlan, AudioPlan, EffectPlan, list[VoiceTake], AudioTrack],
 ) -> tuple[RenderResult, Timeline]:
     plan_v, plan_a, plan_e, takes, music = plans
     instructions = require(state, "instructions", ShotInstructions)
     tb = ctx.toolbox
     requests = clip_requests(plan_v, plan_e, instructions, settings)
-    clips = await gather_limited(max(1, ctx.threads // 2), [
-        (lambda req=req: rec.call("video", tb.video.name, req.shot_id, lambda: tb.video.generate(req)))
-        for req in requests
-    ])
-    ass = tb.subtitles.write(plan_e.cues, [*plan_e.overlays, plan_e.cta], plan_e.style,
-                             settings.width, settings.height, ass_path)
+    clips = await gather_limited(
+        max(1, ctx.threads // 2),
+        [rec.call("video", tb.video.name, req.shot_id, partial(tb.video.generate, req)) for req in requests],
+    )
+    ass = tb.subtitles.write(
+        plan_e.cues, [*plan_e.overlays, plan_e.cta], plan_e.style, settings.width, settings.height, ass_path
+    )
     timeline = build_timeline(plan_v, plan_a, plan_e, takes, music, clips, ass, settings)
     # stems (voice bus, ducked music bus) come from the same graph; the Critic and tests measure them
-    result = await rec.call("composer", tb.composer.name, out.name,
-                            lambda: tb.composer.render(timeline, settings, out, stems=True))
+    result = await rec.call(
+        "composer", tb.composer.name, out.name, lambda: tb.composer.render(timeline, settings, out, stems=True)
+    )
     return result, timeline
 
 
-def _plans_for_round(state: VGAState, round_: int) -> tuple[VisualPlan, AudioPlan, EffectPlan, list[VoiceTake], AudioTrack]:
+def _plans_for_round(
+    state: VGAState, round_: int
+) -> tuple[VisualPlan, AudioPlan, EffectPlan, list[VoiceTake], AudioTrack]:
     """A reflection round may redo only some agents: the others' latest entry up to it still holds."""
+
     def pick(channel: str) -> Entry:
         return [e for e in state[channel] if e["round"] <= round_][-1]  # type: ignore[literal-required]
 
@@ -236,9 +253,15 @@ async def draft_render(state: VGAState, runtime: Runtime[RunContext]) -> dict[st
     _progress("draft_render", f"draft {settings.width}x{settings.height}", r)
     plans = _plans_for_round(state, r)
     result, _ = await _render(ctx, state, rec, settings, out, out.with_suffix(".ass"), plans=plans)
-    entry = {"round": r, "path": str(result.path), "seconds": result.seconds, "lufs": result.integrated_lufs,
-             "stems": {k: str(v) for k, v in result.stems.items()}, "width": settings.width,
-             "height": settings.height}
+    entry = {
+        "round": r,
+        "path": str(result.path),
+        "seconds": result.seconds,
+        "lufs": result.integrated_lufs,
+        "stems": {k: str(v) for k, v in result.stems.items()},
+        "width": settings.width,
+        "height": settings.height,
+    }
     ev = _progress("draft_render", f"draft rendered in {result.seconds:.1f}s", r)
     return {"drafts": [entry], "tool_calls": rec.calls, "events": [ev]}
 
@@ -249,7 +272,7 @@ async def critic(state: VGAState, runtime: Runtime[RunContext]) -> dict[str, Any
     draft = state["drafts"][-1]
     plan_v, plan_a, plan_e, takes, music = _plans_for_round(state, r)
     t0 = time.perf_counter()
-    measured = await measure_draft(draft, plan_e, music)
+    measured = await measure_draft(draft, plan_e, music, takes)
     measure_s = time.perf_counter() - t0
     decision, _entry = await _decide(ctx, critic_task(r, measured, plan_v, plan_a, plan_e, takes), "critic")
     critique: Critique = decision.output
@@ -259,8 +282,12 @@ async def critic(state: VGAState, runtime: Runtime[RunContext]) -> dict[str, Any
     entry["draft"] = measured.model_dump(mode="json")
     routed = route(critique)
     verdict = "accepted" if routed is None else f"back to {routed}"
-    ev = _progress("critic", f"round {r}: {len(critique.findings)} findings, {verdict}", r,
-                   findings=[f.check for f in critique.findings])
+    ev = _progress(
+        "critic",
+        f"round {r}: {len(critique.findings)} findings, {verdict}",
+        r,
+        findings=[f.check for f in critique.findings],
+    )
     msgs = turn(state.get("messages", []), "critic", critique.model_dump(mode="json"), round_=r)
     return {"critiques": [entry], "messages": msgs, "events": [ev]}
 
@@ -292,16 +319,25 @@ async def final_render(state: VGAState, runtime: Runtime[RunContext]) -> dict[st
     # rendered inside the run folder (beside its stems and subtitles), then copied out, so the user's
     # folder gets just the MP4 and its run record
     staged = ctx.run_dir(req.run_id) / "final.mp4"
-    result, timeline = await _render(ctx, state, rec, settings, staged, staged.with_suffix(".ass"),
-                                     plans=_plans_for_round(state, chosen))
+    result, timeline = await _render(
+        ctx, state, rec, settings, staged, staged.with_suffix(".ass"), plans=_plans_for_round(state, chosen)
+    )
     shutil.copyfile(staged, out)
-    entry = {"round": chosen, "path": str(out), "staged": str(staged), "seconds": result.seconds,
-             "lufs": result.integrated_lufs, "duration": result.duration, "width": result.width,
-             "height": result.height, "settings": settings.model_dump(mode="json"),
-             "clip_seconds": round(sum(c["seconds"] for c in rec.calls if c["tool"] == "video"), 3),
-             "command": result.command, "subtitles": str(staged.with_suffix(".ass")),
-             "stems": {k: str(v) for k, v in result.stems.items()},
-             "timeline": timeline.model_dump(mode="json")}
-    ev = _progress("final_render", f"wrote {out} ({result.duration:.1f}s, {result.integrated_lufs} LUFS)",
-                   chosen)
+    entry = {
+        "round": chosen,
+        "path": str(out),
+        "staged": str(staged),
+        "seconds": result.seconds,
+        "lufs": result.integrated_lufs,
+        "duration": result.duration,
+        "width": result.width,
+        "height": result.height,
+        "settings": settings.model_dump(mode="json"),
+        "clip_seconds": round(sum(c["seconds"] for c in rec.calls if c["tool"] == "video"), 3),
+        "command": result.command,
+        "subtitles": str(staged.with_suffix(".ass")),
+        "stems": {k: str(v) for k, v in result.stems.items()},
+        "timeline": timeline.model_dump(mode="json"),
+    }
+    ev = _progress("final_render", f"wrote {out} ({result.duration:.1f}s, {result.integrated_lufs} LUFS)", chosen)
     return {"final": [entry], "tool_calls": rec.calls, "events": [ev]}

@@ -78,7 +78,11 @@ def _by_round(entries: list[Entry]) -> dict[int, Entry]:
 
 def build_record(state: VGAState, *, inputs: dict[str, Any], total_s: float, warnings: list[str]) -> RunRecord:
     brief = state["brief"][-1]
-    visual, audio, effect = (_by_round(state.get(k, [])) for k in ("visual", "audio", "effect"))  # type: ignore[misc]
+    visual, audio, effect = (
+        _by_round(state.get("visual", [])),
+        _by_round(state.get("audio", [])),
+        _by_round(state.get("effect", [])),
+    )
     drafts = _by_round(state.get("drafts", []))
     rounds: list[RoundRecord] = []
     for c in state.get("critiques", []):
@@ -93,9 +97,13 @@ def build_record(state: VGAState, *, inputs: dict[str, Any], total_s: float, war
                 effect=AgentOutput.model_validate(effect[r]) if r in effect else None,
                 draft=drafts.get(r),
                 critique=CritiqueRecord(
-                    round=r, policy=c.get("policy", "rule"), findings=c["findings"],
+                    round=r,
+                    policy=c.get("policy", "rule"),
+                    findings=c["findings"],
                     measurements={**c["measurements"], "draft": c.get("draft", {})},
-                    accepted=routed is None, routed_to=routed, measure_seconds=c.get("measure_seconds", 0.0),
+                    accepted=routed is None,
+                    routed_to=routed,
+                    measure_seconds=c.get("measure_seconds", 0.0),
                 ),
             )
         )
@@ -104,8 +112,21 @@ def build_record(state: VGAState, *, inputs: dict[str, Any], total_s: float, war
     return RunRecord(
         run_id=str(state["request"]["run_id"]),
         inputs=inputs,
-        decoded={k: brief[k] for k in ("content_path", "creative_path", "entities", "topics", "titles", "style",
-                                        "similarity", "product_text", "tokenizer", "images")},
+        decoded={
+            k: brief[k]
+            for k in (
+                "content_path",
+                "creative_path",
+                "entities",
+                "topics",
+                "titles",
+                "style",
+                "similarity",
+                "product_text",
+                "tokenizer",
+                "images",
+            )
+        },
         instructions=AgentOutput.model_validate(state["instructions"][-1]),
         rounds=rounds,
         chosen_round=int(final["round"]),

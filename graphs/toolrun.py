@@ -27,7 +27,7 @@ class ToolRecorder:
         try:
             result = await make()
             ok = True
-            return result  # type: ignore[no-any-return]
+            return result
         finally:
             self.calls.append(
                 {
@@ -44,12 +44,13 @@ class ToolRecorder:
             )
 
 
-async def gather_limited(limit: int, jobs: list[Callable[[], Awaitable[R]]]) -> list[R]:
-    """Run jobs concurrently, at most `limit` at once (encoders are CPU-bound: one per core)."""
+async def gather_limited(limit: int, jobs: list[Awaitable[R]]) -> list[R]:
+    """Await jobs concurrently, at most `limit` at once (encoders are CPU-bound: one per core). A
+    coroutine does nothing until awaited, so jobs queued behind the semaphore have not started."""
     sem = asyncio.Semaphore(limit)
 
-    async def one(job: Callable[[], Awaitable[R]]) -> R:
+    async def one(job: Awaitable[R]) -> R:
         async with sem:
-            return await job()
+            return await job
 
     return list(await asyncio.gather(*(one(j) for j in jobs)))

@@ -1,11 +1,15 @@
 """The VGA graph: load SIDs → instruction model → Visual → Audio → Effect → draft → Critic, with
 bounded reflection routed to the agent at fault, then the final render of the best round.
 
-`build_vga_graph()` returns the uncompiled `StateGraph` so callers can add nodes (see
-examples/custom_node.py) before compiling with their own checkpointer.
+`build_vga_graph()` returns the uncompiled `StateGraph`, so callers compile it with their own
+checkpointer; `before_draft` chains extra nodes (checks, rewrites) between the Effect agent and the
+draft render — see examples/custom_node.py.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 
@@ -16,7 +20,12 @@ from graphs.state import VGAState
 NODE_ORDER = ("load_sid", "instruction", "visual", "audio", "effect", "draft_render", "critic", "final_render")
 
 
-def build_vga_graph() -> StateGraph[VGAState, RunContext, VGAState, VGAState]:
+Node = Callable[..., Any]
+
+
+def build_vga_graph(
+    *, before_draft: Sequence[tuple[str, Node]] = ()
+) -> StateGraph[VGAState, RunContext, VGAState, VGAState]:
     g: StateGraph[VGAState, RunContext, VGAState, VGAState] = StateGraph(VGAState, context_schema=RunContext)
     g.add_node("load_sid", nodes.load_sid)
     g.add_node("instruction", nodes.instruction)
@@ -31,7 +40,14 @@ def build_vga_graph() -> StateGraph[VGAState, RunContext, VGAState, VGAState]:
     g.add_edge("instruction", "visual")
     g.add_edge("visual", "audio")
     g.add_edge("audio", "effect")
-    g.add_edge("effect", "draft_render")
+    previous = "effect"
+    for name, node in before_draft:
+        if name in NODE_ORDER:
+            raise ValueError(f"node name '{name}' is taken by the VGA graph ({', '.join(NODE_ORDER)})")
+        g.add_node(name, node)
+        g.add_edge(previous, name)
+        previous = name
+    g.add_edge(previous, "draft_render")
     g.add_edge("draft_render", "critic")
     g.add_conditional_edges(
         "critic",

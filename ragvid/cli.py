@@ -42,12 +42,16 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 @app.command()
 def generate(
-    sid_file: Annotated[Path | None, typer.Argument(help="SID file (JSON): content + creative codes, optional meta")] = None,
+    sid_file: Annotated[
+        Path | None, typer.Argument(help="SID file (JSON): content + creative codes, optional meta")
+    ] = None,
     out: Annotated[Path | None, typer.Option("-o", "--out", help="output MP4; the run record goes beside it")] = None,
     aspect: Annotated[str, typer.Option(help="9:16, 16:9 or 1:1")] = "9:16",
     duration: Annotated[float | None, typer.Option(help="target length in seconds (default: from the copy)")] = None,
     resume: Annotated[str | None, typer.Option(help="continue a crashed run by its RUN_ID")] = None,
-    tts: Annotated[str | None, typer.Option(help="piper (offline, default), espeak, or edge (online, falls back to piper)")] = None,
+    tts: Annotated[
+        str | None, typer.Option(help="piper (offline, default), espeak, or edge (online, falls back to piper)")
+    ] = None,
     home: Annotated[Path | None, typer.Option(help="runs, cache and checkpoints [env RAGVID_HOME]")] = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="no progress display")] = False,
 ) -> None:
@@ -65,8 +69,15 @@ def generate(
     try:
         with view:
             record, record_path = asyncio.run(
-                run_generate(sid_file, out, settings=settings, aspect=aspect, duration=duration, resume=resume,
-                             on_event=view.update)
+                run_generate(
+                    sid_file,
+                    out,
+                    settings=settings,
+                    aspect=aspect,
+                    duration=duration,
+                    resume=resume,
+                    on_event=view.update,
+                )
             )
     except UserError as e:
         raise _fail(str(e)) from None

@@ -9,14 +9,16 @@ import secrets
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+
+from langchain_core.runnables import RunnableConfig
 
 from agents.brief import Brief
 from agents.policy import RulePolicy
 from graphs.checkpoint import sqlite_checkpointer
 from graphs.context import ASPECTS, RunContext, default_toolbox
 from graphs.record import RunRecord, build_record
-from graphs.state import GenerateRequest
+from graphs.state import GenerateRequest, VGAState
 from graphs.vga import build_vga_graph
 from rag_recsys.sidfile import SidFileError, load_sid_file
 from ragvid.errors import UserError
@@ -86,31 +88,36 @@ async def generate(
         async with sqlite_checkpointer(settings.home) as saver:
             graph = build_vga_graph().compile(checkpointer=saver)
             if resume:
-                config: dict[str, Any] = {"configurable": {"thread_id": resume}}
-                snapshot = await graph.aget_state(config)  # type: ignore[arg-type]
+                config: RunnableConfig = {"configurable": {"thread_id": resume}}
+                snapshot = await graph.aget_state(config)
                 if not snapshot.values:
                     raise UserError(f"--resume: no run '{resume}' in {settings.home / 'checkpoints.sqlite'}")
                 request = GenerateRequest.model_validate(snapshot.values["request"])
-                graph_input: dict[str, Any] | None = None
+                graph_input: VGAState | None = None
             else:
                 if sid_file is None or out is None:
                     raise UserError("SID_FILE and -o/--out are required unless --resume is given")
                 brief = validate_request(sid_file, out, aspect, duration, ctx)
-                request = GenerateRequest(sid_file=str(sid_file.resolve()), out=str(out.resolve()), aspect=aspect,
-                                          duration=duration, run_id=new_run_id())
+                request = GenerateRequest(
+                    sid_file=str(sid_file.resolve()),
+                    out=str(out.resolve()),
+                    aspect=aspect,
+                    duration=duration,
+                    run_id=new_run_id(),
+                )
                 config = {"configurable": {"thread_id": request.run_id}}
                 graph_input = {"request": request.model_dump(mode="json"), "brief": [brief.model_dump(mode="json")]}
             if on_event:
                 on_event({"node": "run", "message": f"run {request.run_id}", "run_id": request.run_id})
-            async for chunk in graph.astream(graph_input, config, context=ctx, stream_mode="custom"):  # type: ignore[arg-type]
+            async for chunk in graph.astream(graph_input, config, context=ctx, stream_mode="custom"):
                 if on_event and isinstance(chunk, dict):
                     on_event(chunk)
-            state = (await graph.aget_state(config)).values  # type: ignore[arg-type]
+            state = cast(VGAState, (await graph.aget_state(config)).values)
     finally:
         logging.getLogger("ragvid").removeHandler(collector)
     sid_json = json.loads(Path(request.sid_file).read_text(encoding="utf-8"))
     record = build_record(
-        state,  # type: ignore[arg-type]
+        state,
         inputs={**request.model_dump(mode="json"), "sid": sid_json, "tts": settings.tts, "policy": ctx.policy.name},
         total_s=time.perf_counter() - t0,
         warnings=collector.messages,

@@ -13,8 +13,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAGVID_", extra="ignore")
 
-    home: Path = Field(default=Path.home() / ".local" / "share" / "ragvid",
-                       description="runs, tool cache and checkpoints live here")
+    home: Path = Field(
+        default=Path.home() / ".local" / "share" / "ragvid", description="runs, tool cache and checkpoints live here"
+    )
     tts: Literal["piper", "espeak", "edge"] = "piper"
     max_reflections: int = Field(default=2, ge=0, le=2)
     final_preset: str = "veryfast"

@@ -35,8 +35,15 @@ def ragvid_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def run_cli(ragvid_home: Path):  # type: ignore[no-untyped-def]
     def run(*args: str, timeout: float = 600, env: dict[str, str] | None = None) -> CliResult:
         full_env = {**os.environ, "RAGVID_HOME": str(ragvid_home), **(env or {})}
-        proc = subprocess.run([sys.executable, "-m", "ragvid.cli", *args], capture_output=True, text=True,
-                              timeout=timeout, env=full_env, cwd=ROOT, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-m", "ragvid.cli", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=full_env,
+            cwd=ROOT,
+            check=False,
+        )
         return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
     return run

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from tools.timing import beat_aligned_boundaries, beat_grid, clip_spans, distance_to_grid, fit_bpm
@@ -21,7 +23,7 @@ def test_boundaries_on_grid_cover_duration_and_follow_weights() -> None:
     grid = beat_grid(bpm, 20)
     assert b[0] == 0 and b[-1] == 20
     assert all(distance_to_grid(t, grid) < 1e-6 for t in b)
-    lengths = [y - x for x, y in zip(b, b[1:], strict=False)]
+    lengths = [y - x for x, y in itertools.pairwise(b)]
     assert lengths[1] > lengths[0] and lengths[4] > lengths[3]
     assert all(length >= 60 / bpm - 1e-9 for length in lengths)
 

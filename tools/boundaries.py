@@ -50,7 +50,11 @@ def detect_boundaries(
     fps = (len(times) - 1) / max(times[-1] - times[0], 1e-6)
     k = max(1, round(span * fps))
     strength = boundary_strength(frames, k)
-    level = threshold if threshold is not None else max(10.0, 2.5 * float(np.median(strength[k:-k] if len(strength) > 2 * k else strength)))
+    level = (
+        threshold
+        if threshold is not None
+        else max(10.0, 2.5 * float(np.median(strength[k:-k] if len(strength) > 2 * k else strength)))
+    )
     above = strength > level
     found: list[float] = []
     i = 0

@@ -34,9 +34,7 @@ class ToolCache:
     def path_for(self, key: str, suffix: str) -> Path:
         return self.root / key[:2] / f"{key}{suffix}"
 
-    async def get_or_create(
-        self, key: str, suffix: str, make: Callable[[Path], Awaitable[None]]
-    ) -> tuple[Path, bool]:
+    async def get_or_create(self, key: str, suffix: str, make: Callable[[Path], Awaitable[None]]) -> tuple[Path, bool]:
         """Return (path, was_cached). `make` writes to a temp path; the rename makes entries atomic,
         so a crash mid-write never leaves a truncated file that a resume would trust."""
         final = self.path_for(key, suffix)

@@ -6,16 +6,10 @@ so they can sit in graph state, in checkpoints and in the run record.
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, NonNegativeFloat, PositiveFloat, PositiveInt
-
-
-class Quality(str, Enum):
-    draft = "draft"
-    final = "final"
 
 
 class RenderSettings(BaseModel):

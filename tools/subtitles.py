@@ -87,10 +87,10 @@ def _chunks(lines: list[str], size: int) -> list[list[str]]:
     return [lines[i : i + size] for i in range(0, len(lines), size)]
 
 
-def _fade(start: float, end: float, fade_ms: int) -> str:
+def _fade(start: float, end: float, fade_ms: int, fade_out: bool = True) -> str:
     # fades never eat more than a quarter of a short event, so it is readable at full opacity
     ms = min(fade_ms, int((end - start) * 1000 / 4))
-    return f"\\fad({ms},{ms})" if ms >= 20 else ""
+    return f"\\fad({ms},{ms if fade_out else 0})" if ms >= 20 else ""
 
 
 class AssSubtitles:
@@ -231,7 +231,8 @@ class AssSubtitles:
             if ov.end <= ov.start:
                 continue
             start, end = ass_time(ov.start), ass_time(ov.end)
-            fade = _fade(ov.start, ov.end, self.overlay_fade_ms)
+            # the CTA card holds to the last frame: a video ends on its call to action, not on a fade
+            fade = _fade(ov.start, ov.end, self.overlay_fade_ms, fade_out=ov.role != "cta")
             if ov.full_frame:
                 card = ov.box_color or "#000000"
                 # a vector rectangle covering the frame; layer 3 keeps it above the cues it replaces

@@ -18,7 +18,7 @@ def fit_bpm(duration: float, bpm: float, beats_per_bar: int = 4) -> float:
 
 def beat_grid(bpm: float, duration: float, offset: float = 0.0) -> list[float]:
     period = 60.0 / bpm
-    n = int(math.floor((duration - offset) / period + 1e-9))
+    n = math.floor((duration - offset) / period + 1e-9)
     return [round(offset + i * period, 6) for i in range(n + 1)]
 
 

@@ -1,0 +1,179 @@
+"""The issue's acceptance, measured on rendered videos (real piper, real ffmpeg, real MiniLM).
+
+Every figure comes from the output: the container via PyAV, boundaries from frame differences, speech
+onsets and ducking from the rendered stems, loudness from ffmpeg's ebur128, the CTA card from pixels.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agents.critic import colour_share
+from rag_recsys.embedding import get_text_encoder
+from tests.conftest import EXAMPLES, Rendered, render
+from tools.audio_measure import integrated_lufs_sync, load_mono, rms_db_in, rms_db_outside, speech_intervals
+from tools.boundaries import detect_boundaries
+from tools.probe import frames, probe
+from tools.subtitles import read_ass_events
+
+pytestmark = pytest.mark.slow
+
+
+def chosen(record: dict[str, Any], agent: str) -> dict[str, Any]:
+    """The agent's output that the final render used (the latest at or before the chosen round)."""
+    r = record["chosen_round"]
+    entries = [rd[agent] for rd in record["rounds"] if rd[agent] is not None and rd["round"] <= r]
+    return entries[-1]
+
+
+def test_demo_container(demo: Rendered) -> None:
+    info = probe(demo.video)
+    v, a = info.video, info.audio
+    assert v is not None and a is not None
+    assert (v.codec, v.width, v.height) == ("h264", 1080, 1920)
+    assert v.fps is not None and abs(v.fps - 30) < 0.01
+    assert a.codec == "aac"
+    assert 15.0 <= info.duration <= 30.0
+    assert info.has_faststart
+
+
+def test_demo_shot_boundaries_are_in_the_frames(demo: Rendered) -> None:
+    found = detect_boundaries(demo.video)
+    visual = chosen(demo.record, "visual")["output"]
+    effect = chosen(demo.record, "effect")["output"]
+    planned = visual["boundaries"][1:-1]
+    assert len(planned) >= 3, "fewer than 4 shots planned"
+    assert len([t for t in found if t < visual["duration"] - 0.5]) >= 3, f"found only {found}"
+    for b, d in zip(planned, effect["transition_seconds"], strict=True):
+        assert any(abs(t - b) <= 0.2 + d / 2 for t in found), f"no cut/transition near {b:.2f}s in {found}"
+
+
+def _voice_intervals(record: dict[str, Any]) -> list[tuple[float, float]]:
+    voice, sr = load_mono(record["final"]["stems"]["voice"])
+    return speech_intervals(voice, sr)
+
+
+def test_demo_music_ducks_under_voice(demo: Rendered) -> None:
+    voiced = _voice_intervals(demo.record)
+    assert len(voiced) >= 4
+    music, sr = load_mono(demo.record["final"]["stems"]["music_ducked"])
+    duration = probe(demo.video).duration
+    under, outside = rms_db_in(music, sr, voiced), rms_db_outside(music, sr, voiced, duration)
+    assert outside - under >= 6.0, f"music only {outside - under:.1f} dB quieter under the voice"
+
+
+def test_demo_subtitles_start_at_measured_speech_onsets(demo: Rendered) -> None:
+    onsets = [a for a, _ in _voice_intervals(demo.record)]
+    cues = [e for e in read_ass_events(Path(demo.record["final"]["subtitles"])) if e.style == "Sub"]
+    assert len(cues) >= 4
+    for cue in cues:
+        nearest = min(onsets, key=lambda t: abs(t - cue.start))
+        assert abs(nearest - cue.start) <= 0.25, f"cue '{cue.text}' at {cue.start:.2f}s, speech at {nearest:.2f}s"
+
+
+def test_demo_ends_on_cta_card(demo: Rendered) -> None:
+    duration = probe(demo.video).duration
+    box = chosen(demo.record, "effect")["output"]["cta"]["box_color"]
+    for frame in frames(demo.video, [duration - 1.9, duration - 1.0, duration - 0.1]):
+        assert colour_share(frame, box) >= 0.3
+
+
+def test_demo_loudness(demo: Rendered) -> None:
+    assert -15.0 <= integrated_lufs_sync(demo.video) <= -13.0
+
+
+def test_demo_copy_is_coherent(demo: Rendered) -> None:
+    meta = demo.record["inputs"]["sid"]["meta"]
+    product_text = demo.record["decoded"]["product_text"]
+    lines = [ln["text"] for ln in chosen(demo.record, "audio")["output"]["lines"]]
+    effect = chosen(demo.record, "effect")["output"]
+    onscreen = [o["text"] for o in effect["overlays"]] + [effect["cta"]["text"]]
+    enc = get_text_encoder()
+    texts = lines + onscreen
+    sims = enc.encode([product_text, *texts])
+    to_product = sims[1:] @ sims[0]
+    for text, cos in zip(texts, to_product, strict=True):
+        assert cos >= 0.35, f"'{text}' has cosine {cos:.2f} to the product"
+    line_vecs = enc.encode(lines)
+    for (i, a), (j, b) in itertools.combinations(enumerate(line_vecs), 2):
+        assert float(a @ b) <= 0.9, f"lines {lines[i]!r} and {lines[j]!r} repeat each other"
+    point_vecs = enc.encode(meta["selling_points"])
+    for point, vec in zip(meta["selling_points"], point_vecs, strict=True):
+        assert max(float(vec @ lv) for lv in line_vecs) >= 0.7, f"selling point {point!r} is not used"
+
+
+LONG_POINTS = [
+    "Roasted in small batches every single week by our head roaster, so the beans reach your grinder at "
+    "their peak of freshness and flavour",
+    "Tasting notes of dark chocolate, ripe cherry and a hint of caramel that linger long after the last sip "
+    "of your morning cup",
+    "Ethically sourced directly from family farms in the Colombian highlands, with fair prices paid above "
+    "the market rate every harvest",
+]
+
+
+def _variant(tmp: Path, name: str, **meta: Any) -> Path:
+    sid = json.loads((EXAMPLES / "coffee.json").read_text())
+    sid["meta"] = {**sid["meta"], **meta}
+    sid["meta"]["images"] = [str((EXAMPLES / img).resolve()) for img in sid["meta"]["images"]]
+    path = tmp / f"{name}.json"
+    path.write_text(json.dumps(sid))
+    return path
+
+
+def test_reflection_fixes_measured_speech_overrun(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sid = _variant(tmp_path, "long", selling_points=LONG_POINTS)
+    done = render(run_cli, sid, tmp_path / "long.mp4", "--duration", "15")
+    rounds = done.record["rounds"]
+    assert len(rounds) >= 2, "the draft passed, so nothing was reflected"
+    first = [f for f in rounds[0]["critique"]["findings"] if f["check"] == "speech_overrun"]
+    assert first and all(f["measured"] > 0.05 for f in first), rounds[0]["critique"]["findings"]
+    last = next(rd for rd in rounds if rd["round"] == done.record["chosen_round"])
+    assert not [f for f in last["critique"]["findings"] if f["check"] == "speech_overrun"]
+    assert last["round"] > 0
+    assert abs(probe(done.video).duration - 15.0) < 0.1
+
+
+HOSTILE = {
+    "product": "Aurora {\\b1}Beans' : \\ % [x]",
+    "brand": "drawtext=text='pwn'",
+    "selling_points": ["Line one\nline two {\\pos(0,0)} %{pts}", "Emoji ☕🔥 and ; , [ ] { }"],
+    "cta": "Order now: 50% off \\N {\\c&H0000FF&}",
+}
+
+
+def test_hostile_meta_renders_literally(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sid = _variant(tmp_path, "hostile", **HOSTILE)
+    done = render(run_cli, sid, tmp_path / "hostile.mp4")
+    assert probe(done.video).duration >= 15.0
+    events = read_ass_events(Path(done.record["final"]["subtitles"]))
+    shown = [" ".join(e.text.split()) for e in events]
+    effect = chosen(done.record, "effect")["output"]
+    planned = [ln["text"] for ln in chosen(done.record, "audio")["output"]["lines"]]
+    planned += [o["text"] for o in effect["overlays"]] + [effect["cta"]["text"]]
+    # every text the agents planned is on screen exactly as written, markup and all
+    for text in planned:
+        assert " ".join(text.split()) in shown, f"{text!r} is not shown literally"
+    joined = " ".join(shown)
+    for needle in (HOSTILE["product"], HOSTILE["cta"], "{\\pos(0,0)} %{pts}", "☕🔥 and ; , [ ] { }"):
+        assert needle in joined, f"{needle!r} missing"
+    raw = Path(done.record["final"]["subtitles"]).read_text()
+    assert "{\\b1}" not in raw and "{\\pos(0,0)}" not in raw, "an override tag reached libass unescaped"
+
+
+@pytest.mark.parametrize("sid", sorted(p.name for p in EXAMPLES.glob("*.json")))
+@pytest.mark.parametrize("aspect", ["16:9", "1:1"])
+def test_every_example_renders(run_cli, tmp_path: Path, sid: str, aspect: str) -> None:  # type: ignore[no-untyped-def]
+    if sid == "coffee.json" and aspect == "16:9":
+        pytest.skip("coffee at 9:16 is the demo test; one other aspect is enough")
+    done = render(run_cli, EXAMPLES / sid, tmp_path / "out.mp4", "--aspect", aspect)
+    info = probe(done.video)
+    w, h = {"16:9": (1920, 1080), "1:1": (1080, 1080)}[aspect]
+    assert info.video is not None and (info.video.width, info.video.height) == (w, h)
+    assert -15.0 <= done.record["final"]["lufs"] <= -13.0
+    assert 15.0 <= info.duration <= 30.0
