@@ -33,19 +33,31 @@ def user_turn(role: str, *, context: Any = None, findings: Sequence[BaseModel] =
     return {"role": "user", "content": "\n".join(parts), "agent": role}
 
 
-def turn(
+def opening(
     messages: Sequence[Message],
     role: str,
-    output: Any,
     *,
     context: Any = None,
     findings: Sequence[BaseModel] = (),
     round_: int = 0,
 ) -> list[Message]:
-    """Messages to append for one agent turn (with the shared system prefix if it is the first)."""
+    """The messages that open one agent's turn: the shared system prefix if the conversation is
+    new, then the role prompt (with its input and any Critic findings for it)."""
     new: list[Message] = []
     if not messages:
         new.append({"role": "system", "content": system_prompt(), "agent": "system"})
     new.append(user_turn(role, context=context, findings=findings, round_=round_))
-    new.append({"role": "assistant", "content": _json(output), "agent": role})
     return new
+
+
+def answer(role: str, output: Any, raw: str | None = None, corrections: dict[str, Any] | None = None) -> list[Message]:
+    """The turns that close an agent's call. A model's answer is kept exactly as the server wrote it
+    (`raw`), so the next call's prompt extends the server's cached prompt + output; where the checks
+    replaced some of its fields, one short user turn says which values were used instead. Without a
+    model the decided output is the answer."""
+    if raw is None:
+        return [{"role": "assistant", "content": _json(output), "agent": role}]
+    turns: list[Message] = [{"role": "assistant", "content": raw, "agent": role}]
+    if corrections:
+        turns.append({"role": "user", "content": "USED INSTEAD (checks): " + _json(corrections), "agent": role})
+    return turns

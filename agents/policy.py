@@ -26,6 +26,12 @@ class AgentTask(Generic[T]):
     schema: type[T]
     rule: Callable[[], T]
     round: int = 0
+    # the whole conversation of this call, laid out as Eq. 14 (see agents/conversation.py); the rule
+    # policy ignores it, the LLM policy sends it as is so a prefix-caching server can reuse it
+    prompt: list[dict[str, Any]] = field(default_factory=list)
+    # what every text the agent writes must stay about (the product); LLM output drifting away from
+    # it falls back to the rule
+    anchor: str = ""
 
 
 @dataclass
@@ -34,6 +40,11 @@ class Decision(Generic[T]):
     sources: dict[str, Source]
     notes: list[str] = field(default_factory=list)
     policy: str = "rule"
+    usage: dict[str, Any] | None = None  # the LLM call's token counts and timing, when one was made
+    # the model's answer exactly as the server wrote it (it goes into the conversation, so the next call
+    # extends what the server has cached), and the fields the checks replaced, with the values kept
+    raw: str | None = None
+    corrections: dict[str, Any] = field(default_factory=dict)
 
 
 class Policy(Protocol):

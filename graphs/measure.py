@@ -41,9 +41,7 @@ def _line_spans(takes: list[VoiceTake]) -> dict[str, tuple[float, float]]:
     return spans
 
 
-def _measure(
-    draft: dict[str, Any], effect: EffectPlan, music: AudioTrack, takes: list[VoiceTake]
-) -> DraftMeasurements:
+def _measure(draft: dict[str, Any], effect: EffectPlan, music: AudioTrack, takes: list[VoiceTake]) -> DraftMeasurements:
     path = Path(draft["path"])
     info = probe(path)
     voice, sr = load_mono(draft["stems"]["voice"])

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import shutil
 import time
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from langgraph.runtime import Runtime
 
 from agents.audio import audio_task
 from agents.brief import Brief
-from agents.conversation import turn
+from agents.conversation import answer, opening
 from agents.critic import critic_task, route
 from agents.effect import effect_task
 from agents.instruction import instruction_task
@@ -59,7 +60,21 @@ def _request(state: VGAState) -> GenerateRequest:
     return GenerateRequest.model_validate(state["request"])
 
 
-async def _decide(ctx: RunContext, task: AgentTask[Any], node: str) -> tuple[Decision[Any], Entry]:
+async def _decide(
+    ctx: RunContext,
+    state: VGAState,
+    task: AgentTask[Any],
+    *,
+    context: Any = None,
+    findings: Sequence[Finding] = (),
+) -> tuple[Decision[Any], Entry, list[Entry]]:
+    """Ask the policy, with the run's conversation extended by this role's turn; return the decision,
+    its state entry and the messages to append (the turn and the answer actually used)."""
+    history = state.get("messages", [])
+    turn = opening(history, task.role, context=context, findings=findings, round_=task.round)
+    task.prompt = [*history, *turn]
+    if not task.anchor and state.get("brief"):
+        task.anchor = state["brief"][-1]["product_text"]
     decision = await ctx.policy.decide(task)
     entry: Entry = {
         "round": task.round,
@@ -68,9 +83,11 @@ async def _decide(ctx: RunContext, task: AgentTask[Any], node: str) -> tuple[Dec
         "notes": decision.notes,
         "output": decision.output.model_dump(mode="json"),
     }
+    if decision.usage is not None:
+        entry["llm"] = decision.usage
     for note in decision.notes:
-        log.info("%s: %s", node, note)
-    return decision, entry
+        log.info("%s: %s", task.role, note)
+    return decision, entry, [*turn, *answer(task.role, entry["output"], decision.raw, decision.corrections)]
 
 
 def _findings_for(state: VGAState, agent: AgentName) -> list[Finding]:
@@ -110,10 +127,9 @@ async def load_sid(state: VGAState, runtime: Runtime[RunContext]) -> dict[str, A
 async def instruction(state: VGAState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = _ctx(runtime)
     brief = require(state, "brief", Brief, key="")
-    decision, entry = await _decide(ctx, instruction_task(brief), "instruction")
+    decision, entry, msgs = await _decide(ctx, state, instruction_task(brief), context=brief.model_dump(mode="json"))
     out: ShotInstructions = decision.output
     ev = _progress("instruction", f"{len(out.shots)} shots, {out.target_duration:.1f}s, {out.tone}")
-    msgs = turn(state.get("messages", []), "instruction", entry["output"], context=brief.model_dump(mode="json"))
     return {"instructions": [entry], "messages": msgs, "events": [ev]}
 
 
@@ -125,10 +141,9 @@ async def visual(state: VGAState, runtime: Runtime[RunContext]) -> dict[str, Any
     findings = _findings_for(state, "visual")
     measured = {f"s{k[1:]}": v for k, v in _measured_speech(state).items()}
     task = visual_task(instructions, brief.images, findings, measured, r)
-    decision, entry = await _decide(ctx, task, "visual")
+    decision, entry, msgs = await _decide(ctx, state, task, findings=findings)
     plan: VisualPlan = decision.output
     ev = _progress("visual", f"storyboard: {len(plan.segments)} segments at {plan.bpm:.1f} bpm", r)
-    msgs = turn(state.get("messages", []), "visual", entry["output"], findings=findings)
     return {"visual": [entry], "messages": msgs, "events": [ev]}
 
 
@@ -142,7 +157,7 @@ async def audio(state: VGAState, runtime: Runtime[RunContext]) -> dict[str, Any]
         f for f in _findings_for(state, "visual") if f.check == "speech_overrun"
     ]
     task = audio_task(instructions, plan_v, findings, previous, _measured_speech(state), r)
-    decision, entry = await _decide(ctx, task, "audio")
+    decision, entry, msgs = await _decide(ctx, state, task, findings=findings)
     plan: AudioPlan = decision.output
     rec = ToolRecorder("audio", r)
     tb = ctx.toolbox
@@ -171,7 +186,6 @@ async def audio(state: VGAState, runtime: Runtime[RunContext]) -> dict[str, Any]
     ev = _progress(
         "audio", f"voice {sum(t.duration for t in takes):.1f}s, music {plan.bgm.mood} {plan.bgm.bpm:.0f} bpm", r
     )
-    msgs = turn(state.get("messages", []), "audio", entry["output"], findings=findings)
     return {"audio": [entry], "tool_calls": rec.calls, "messages": msgs, "events": [ev]}
 
 
@@ -189,10 +203,13 @@ async def effect(state: VGAState, runtime: Runtime[RunContext]) -> dict[str, Any
     texts = {ln.line_id: ln.text for ln in plan_a.lines}
     previous = latest(state, "effect", EffectPlan)
     task = effect_task(instructions, plan_v, texts, _takes(state), findings, previous, r)
-    decision, entry = await _decide(ctx, task, "effect")
+    voice = [
+        {"line_id": t.line_id, "speech_start": round(t.speech_start, 3), "speech_end": round(t.speech_end, 3)}
+        for t in _takes(state)
+    ]
+    decision, entry, msgs = await _decide(ctx, state, task, context={"voice": voice}, findings=findings)
     plan: EffectPlan = decision.output
     ev = _progress("effect", f"{len(plan.cues)} cues, transitions {', '.join(plan.transitions)}", r)
-    msgs = turn(state.get("messages", []), "effect", entry["output"], findings=findings)
     return {"effect": [entry], "messages": msgs, "events": [ev]}
 
 
@@ -274,10 +291,12 @@ async def critic(state: VGAState, runtime: Runtime[RunContext]) -> dict[str, Any
     t0 = time.perf_counter()
     measured = await measure_draft(draft, plan_e, music, takes)
     measure_s = time.perf_counter() - t0
-    decision, _entry = await _decide(ctx, critic_task(r, measured, plan_v, plan_a, plan_e, takes), "critic")
+    decision, decided, msgs = await _decide(
+        ctx, state, critic_task(r, measured, plan_v, plan_a, plan_e, takes), context=measured.model_dump(mode="json")
+    )
     critique: Critique = decision.output
     entry = critique.model_dump(mode="json")
-    entry["policy"] = decision.policy
+    entry.update({k: decided[k] for k in ("policy", "sources", "notes", "llm") if k in decided})
     entry["measure_seconds"] = round(measure_s, 3)
     entry["draft"] = measured.model_dump(mode="json")
     routed = route(critique)
@@ -288,7 +307,6 @@ async def critic(state: VGAState, runtime: Runtime[RunContext]) -> dict[str, Any
         r,
         findings=[f.check for f in critique.findings],
     )
-    msgs = turn(state.get("messages", []), "critic", critique.model_dump(mode="json"), round_=r)
     return {"critiques": [entry], "messages": msgs, "events": [ev]}
 
 

@@ -23,6 +23,7 @@ class AgentOutput(BaseModel):
     sources: dict[str, str] = Field(description="per output field: 'rule' or 'llm'")
     notes: list[str] = Field(default_factory=list, description="fallbacks and validation errors")
     output: dict[str, Any]
+    llm: dict[str, Any] | None = Field(default=None, description="the LLM call: token counts, attempts, seconds")
 
 
 class AudioOutput(AgentOutput):
@@ -33,6 +34,9 @@ class AudioOutput(AgentOutput):
 class CritiqueRecord(BaseModel):
     round: int
     policy: str
+    sources: dict[str, str] = Field(default_factory=dict)
+    notes: list[str] = Field(default_factory=list)
+    llm: dict[str, Any] | None = None
     findings: list[dict[str, Any]] = Field(description="check, severity, agent, measured, expected")
     measurements: dict[str, Any]
     accepted: bool
@@ -99,6 +103,9 @@ def build_record(state: VGAState, *, inputs: dict[str, Any], total_s: float, war
                 critique=CritiqueRecord(
                     round=r,
                     policy=c.get("policy", "rule"),
+                    sources=c.get("sources", {}),
+                    notes=c.get("notes", []),
+                    llm=c.get("llm"),
                     findings=c["findings"],
                     measurements={**c["measurements"], "draft": c.get("draft", {})},
                     accepted=routed is None,

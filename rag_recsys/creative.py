@@ -127,6 +127,18 @@ _FAST_TRANSITIONS = ("cut", "slideleft", "slideright", "slideup", "wipeleft", "w
 CREATIVE_SIZES = [len(LOOKS), len(RHYTHMS)]
 # clean-minimal × steady: the least opinionated style, right for any product when nobody asked.
 DEFAULT_CREATIVE = [1, 1]
+DEFAULT_RHYTHM = DEFAULT_CREATIVE[1]
+# Words that name a pace. Style text without any of them ("minimal", "luxury cinematic") names only a
+# look, and MiniLM's cosines to the rhythm phrases are then noise (0.06-0.13 for "minimal", argmax
+# "hype"), so such text gets DEFAULT_RHYTHM. Words the look phrases also use ("calm", "cheerful",
+# "energetic", "bouncy") name a look first and are deliberately absent.
+RHYTHM_WORDS = frozenset({
+    "slow", "slower", "slowly", "lingering", "unhurried", "relaxed", "leisurely", "mellow", "chill", "languid",
+    "steady", "even", "regular", "moderate", "medium", "measured",
+    "upbeat", "lively", "brisk", "peppy",
+    "fast", "faster", "quick", "quickly", "snappy", "punchy", "rapid", "speedy", "pacy",
+    "hype", "hyped", "frantic", "hyper",
+})
 
 
 def _transitions(look: Look, rhythm: Rhythm) -> list[str]:

@@ -40,6 +40,8 @@ class Lexicon(BaseModel):
     creative_entries: dict[str, CreativeStyle]
     look_phrases: list[str]
     rhythm_phrases: list[str]
+    # Taxonomy path of every member category, in the row order of the tokenizer's member vectors.
+    members: list[str] = []
 
     @property
     def content_depth(self) -> int:
@@ -94,4 +96,5 @@ class Lexicon(BaseModel):
             creative_entries=creative,
             look_phrases=raw["look_phrases"],
             rhythm_phrases=raw["rhythm_phrases"],
+            members=raw.get("members", []),
         )

@@ -1,33 +1,49 @@
 """The D-SID tokenizer: content codebooks + lexicon + MiniLM, loaded from the shipped artifacts.
 
-Content text is encoded to the nearest *valid* full path (one the lexicon lists) by cosine between
-the text embedding and the centroid of the path's member categories. Centroids beat RQ
-reconstructions here: leaf-name queries found their own category's path 0.92 of the time against
-0.38 with reconstructions (see ``metrics.json``), because three small layers leave a large residual.
+Content text is encoded to the valid full path (one the lexicon lists) of its *nearest member
+category*: every taxonomy category is shipped as a float16 vector (the normalised sum of the MiniLM
+embeddings of its leaf name and of its leaf-first path text), a path scores the best of its
+members, and a member whose leaf head noun the text names gets a bonus of ``HEAD_BONUS``
+("running shoes" names Shoes, not Shoe Bags; "espresso coffee beans" names Coffee, not Espresso
+Machines). v1 scored paths by cosine to the centroid of their members, which let a path of several
+loosely related categories beat the one category the product is; ``metrics.json`` has both
+methods measured on leaf-name queries and on the hand-written ``product_queries``.
+
+``encode_content`` and ``content_similarity`` report the plain cosine (no bonus) of the text to the
+nearest member category under the path, so the similarity in a run record reads "how close the
+product is to the closest category this path stands for".
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
+import re
+import zipfile
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from rag_recsys.creative import RHYTHM_WEIGHT, CreativeStyle
+from rag_recsys.creative import DEFAULT_RHYTHM, RHYTHM_WEIGHT, RHYTHM_WORDS, CreativeStyle
 from rag_recsys.embedding import TextEncoder, get_text_encoder
 from rag_recsys.lexicon import ContentMeaning, Lexicon, path_key
 from rag_recsys.rqkmeans import RQCodebooks
 
-VERSION_PREFIX = "ragvid-gpt-v1"
+# v2: nearest-member content encoding (v1: path centroids); member vectors replace path means.
+VERSION_PREFIX = "ragvid-gpt-v2"
 ARTIFACT_DIR = Path(__file__).resolve().parent / "artifacts"
 CODEBOOKS_FILE = "codebooks.npz"
 LEXICON_FILE = "lexicon.json"
-PATH_MEANS_FILE = "path_means.npy"
+MEMBERS_FILE = "path_members.npz"
 METRICS_FILE = "metrics.json"
 # metrics.json only describes the others, so it does not take part in the version.
-VERSIONED_FILES = (CODEBOOKS_FILE, LEXICON_FILE, PATH_MEANS_FILE)
+VERSIONED_FILES = (CODEBOOKS_FILE, LEXICON_FILE, MEMBERS_FILE)
+# Added to a member's cosine when the text names the member's head noun; 0.15 measured best with 0.10
+# and 0.20 on the product queries (see build.py), and it never moves a leaf-name query off its path.
+HEAD_BONUS = 0.15
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
 def artifact_version(directory: Path) -> str:
@@ -36,6 +52,50 @@ def artifact_version(directory: Path) -> str:
         digest.update(name.encode())
         digest.update((directory / name).read_bytes())
     return f"{VERSION_PREFIX}+{digest.hexdigest()[:8]}"
+
+
+def save_members(path: Path, vectors: np.ndarray, path_rows: np.ndarray) -> None:
+    """Member vectors (float16) and the lexicon full-path row of each; byte-identical for equal input."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
+        for name, array in (("vectors", vectors.astype(np.float16)), ("path", path_rows.astype(np.int32))):
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, np.ascontiguousarray(array))
+            zf.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_EPOCH), buf.getvalue())
+
+
+def _stem(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if re.search(r"(ch|sh|ss|x|z)es$", word):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def words(text: str) -> set[str]:
+    """Lower-case, crudely singular words ("Shoes" → "shoe", "Batteries" → "battery")."""
+    return {_stem(w) for w in re.findall(r"[a-z0-9]+", text.lower())}
+
+
+def named_words(text: str) -> set[str]:
+    """Words that can name the product's head noun: those of its first sentence (the product name, in
+    ``product_text_of``), without "X-free" claims ("fragrance-free" names no fragrance)."""
+    name = re.split(r"\.\s", text, maxsplit=1)[0]
+    return words(re.sub(r"[\w]+-free\b", " ", name, flags=re.IGNORECASE))
+
+
+def head_nouns(leaf_name: str) -> set[str]:
+    """Last word of each conjunct of a leaf name: "Coffee Makers & Espresso Machines" → maker, machine."""
+    heads: set[str] = set()
+    for part in re.split(r"&|,|/|\band\b", re.sub(r"\(.*?\)", " ", leaf_name)):
+        found = re.findall(r"[a-z0-9]+", part.lower())
+        if found:
+            heads.add(_stem(found[-1]))
+    return heads
+
+
+_RHYTHM_STEMS = {_stem(w) for w in RHYTHM_WORDS}
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:
@@ -47,27 +107,44 @@ class DSIDTokenizer:
         self,
         codebooks: RQCodebooks,
         lexicon: Lexicon,
-        path_means: np.ndarray,
+        member_vectors: np.ndarray,
+        member_paths: np.ndarray,
         encoder: TextEncoder | None = None,
     ) -> None:
+        """``member_vectors[i]`` is taxonomy category ``lexicon.members[i]``, filed under full path
+        ``lexicon.content_paths()[member_paths[i]]``; rows are sorted by that path."""
         self.codebooks = codebooks
         self.lexicon = lexicon
         self._paths = lexicon.content_paths()
-        if len(self._paths) != len(path_means):
-            raise ValueError(f"{len(self._paths)} lexicon paths but {len(path_means)} path means")
-        self._means = np.asarray(path_means, dtype=np.float32)
-        self._sizes = np.array([lexicon.content(p).size for p in self._paths], dtype=np.float32)
-        self._centroids = _normalise(self._means)
+        self._members = np.asarray(member_vectors, dtype=np.float32)
+        self._member_paths = np.asarray(member_paths, dtype=np.int64)
+        n = len(self._members)
+        if not (len(self._member_paths) == len(lexicon.members) == n):
+            raise ValueError(
+                f"{n} member vectors, {len(self._member_paths)} member paths, {len(lexicon.members)} names"
+            )
+        counts = np.bincount(self._member_paths, minlength=len(self._paths))
+        if len(counts) != len(self._paths) or (counts == 0).any() or (np.diff(self._member_paths) < 0).any():
+            raise ValueError(f"member rows do not cover the {len(self._paths)} lexicon paths in order")
+        self._counts = counts
+        self._starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        self._rows_by_head: dict[str, list[int]] = {}
+        for row, name in enumerate(lexicon.members):
+            for head in head_nouns(name.rsplit(" > ", 1)[-1]):
+                self._rows_by_head.setdefault(head, []).append(row)
         self._encoder = encoder
         self._creative_vectors: np.ndarray | None = None
 
     @classmethod
     def load(cls, directory: Path, encoder: TextEncoder | None = None) -> DSIDTokenizer:
         version = artifact_version(directory)
+        with np.load(directory / MEMBERS_FILE) as members:
+            vectors, rows = members["vectors"], members["path"]
         return cls(
             RQCodebooks.load(directory / CODEBOOKS_FILE),
             Lexicon.load(directory / LEXICON_FILE, version),
-            np.load(directory / PATH_MEANS_FILE),
+            vectors,
+            rows,
             encoder,
         )
 
@@ -86,21 +163,45 @@ class DSIDTokenizer:
             self._encoder = get_text_encoder()
         return self._encoder
 
-    def content_vector(self, prefix: Sequence[int]) -> np.ndarray:
-        """Unit centroid of every category under a valid prefix (size-weighted over its full paths)."""
-        self.lexicon.content(prefix)  # raises UnknownCodeError for a path the lexicon lacks
+    def _under(self, prefix: Sequence[int]) -> np.ndarray:
+        """Member rows filed under a valid prefix (raises UnknownCodeError for one the lexicon lacks)."""
+        self.lexicon.content(prefix)
         depth = len(prefix)
-        rows = [i for i, p in enumerate(self._paths) if p[:depth] == list(prefix)]
-        total = (self._means[rows] * self._sizes[rows, None]).sum(axis=0)
-        return _normalise(total)
+        paths = [j for j, p in enumerate(self._paths) if p[:depth] == list(prefix)]
+        return np.flatnonzero(np.isin(self._member_paths, paths))
+
+    def content_vector(self, prefix: Sequence[int]) -> np.ndarray:
+        """Unit centroid of every category under a valid prefix."""
+        return _normalise(self._members[self._under(prefix)].mean(axis=0))
+
+    def encode_contents(self, texts: Sequence[str]) -> list[tuple[list[int], float]]:
+        """``encode_content`` for many texts at once (one MiniLM batch)."""
+        vectors = self.encoder.encode(list(texts))
+        out: list[tuple[list[int], float]] = []
+        for text, vector in zip(texts, vectors, strict=True):
+            cosines = self._members @ vector
+            bonus = np.zeros(len(cosines), dtype=np.float32)
+            for word in named_words(text):
+                bonus[self._rows_by_head.get(word, [])] = 1.0
+            best = int(np.argmax(np.maximum.reduceat(cosines + HEAD_BONUS * bonus, self._starts)))
+            start = int(self._starts[best])
+            out.append((list(self._paths[best]), float(cosines[start : start + int(self._counts[best])].max())))
+        return out
 
     def encode_content(self, text: str) -> tuple[list[int], float]:
-        scores = self._centroids @ self.encoder.encode_one(text)
-        best = int(np.argmax(scores))
-        return list(self._paths[best]), float(scores[best])
+        """Full path of the member category nearest the text, and the cosine to that category."""
+        return self.encode_contents([text])[0]
+
+    def nearest_category(self, text: str, codes: Sequence[int]) -> tuple[str, float]:
+        """Taxonomy path of the category under ``codes`` nearest the text, and its cosine."""
+        rows = self._under(codes)
+        cosines = self._members[rows] @ self.encoder.encode_one(text)
+        best = int(np.argmax(cosines))
+        return self.lexicon.members[int(rows[best])], float(cosines[best])
 
     def content_similarity(self, text: str, codes: Sequence[int]) -> float:
-        return float(self.content_vector(codes) @ self.encoder.encode_one(text))
+        """Cosine of the text to the nearest category under the path (prefix) ``codes``."""
+        return self.nearest_category(text, codes)[1]
 
     def decode_content(self, codes: Sequence[int]) -> ContentMeaning:
         return self.lexicon.content(codes)
@@ -116,9 +217,13 @@ class DSIDTokenizer:
         return self._creative_vectors
 
     def encode_creative(self, text: str) -> tuple[list[int], float]:
+        """Nearest creative path; text that names no pace (see ``RHYTHM_WORDS``) keeps the default rhythm."""
         scores = self._creative_matrix() @ self.encoder.encode_one(text)
+        paths = self.lexicon.creative_paths()
+        if not words(text) & _RHYTHM_STEMS:
+            scores = np.where([p[1] == DEFAULT_RHYTHM for p in paths], scores, -np.inf)
         best = int(np.argmax(scores))
-        return list(self.lexicon.creative_paths()[best]), float(scores[best])
+        return list(paths[best]), float(scores[best])
 
     def decode_creative(self, codes: Sequence[int]) -> CreativeStyle:
         return self.lexicon.creative(codes)
@@ -129,7 +234,8 @@ class DSIDTokenizer:
 
     def __repr__(self) -> str:
         return f"DSIDTokenizer({self.version}, content {self.lexicon.content_sizes}, " \
-            f"creative {self.lexicon.creative_sizes}, {len(self._paths)} content paths)"
+            f"creative {self.lexicon.creative_sizes}, {len(self._paths)} content paths, " \
+            f"{len(self._members)} member categories)"
 
 
 @lru_cache(maxsize=1)
@@ -137,4 +243,4 @@ def _default_tokenizer() -> DSIDTokenizer:
     return DSIDTokenizer.load(ARTIFACT_DIR)
 
 
-__all__ = ["ARTIFACT_DIR", "DSIDTokenizer", "artifact_version", "path_key"]
+__all__ = ["ARTIFACT_DIR", "DSIDTokenizer", "artifact_version", "head_nouns", "path_key", "words"]

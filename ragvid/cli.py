@@ -27,9 +27,11 @@ err = Console(stderr=True)
 
 
 def _mount() -> None:
+    from ragvid.commands.llm import llm_app
     from ragvid.commands.sid import sid_app
 
     app.add_typer(sid_app, name="sid", help="Encode product text to a SID file, decode a SID file.")
+    app.add_typer(llm_app, name="llm")
 
 
 _mount()
@@ -52,6 +54,12 @@ def generate(
     tts: Annotated[
         str | None, typer.Option(help="piper (offline, default), espeak, or edge (online, falls back to piper)")
     ] = None,
+    llm: Annotated[
+        str | None,
+        typer.Option(help="agent policy: auto (endpoint in RAGVID_LLM_URL if it answers, else rule), rule, "
+                     "smollm2 (start the shipped small model), or an OpenAI-compatible URL [env RAGVID_LLM]"),
+    ] = None,
+    llm_model: Annotated[str | None, typer.Option(help="model name at the endpoint [env RAGVID_LLM_MODEL]")] = None,
     home: Annotated[Path | None, typer.Option(help="runs, cache and checkpoints [env RAGVID_HOME]")] = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="no progress display")] = False,
 ) -> None:
@@ -59,7 +67,8 @@ def generate(
     from ragvid.generate import generate as run_generate
     from ragvid.progress import ProgressView
 
-    overrides: dict[str, Any] = {k: v for k, v in {"tts": tts, "home": home}.items() if v is not None}
+    given = {"tts": tts, "home": home, "llm": llm, "llm_model": llm_model}
+    overrides: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     try:
         settings = Settings(**overrides)
     except Exception as e:  # pydantic's message names the field

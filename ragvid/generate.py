@@ -8,13 +8,15 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
 
 from agents.brief import Brief
-from agents.policy import RulePolicy
+from agents.llm_client import LLMError
+from agents.policy import Policy, RulePolicy
 from graphs.checkpoint import sqlite_checkpointer
 from graphs.context import ASPECTS, RunContext, default_toolbox
 from graphs.record import RunRecord, build_record
@@ -22,6 +24,7 @@ from graphs.state import GenerateRequest, VGAState
 from graphs.vga import build_vga_graph
 from rag_recsys.sidfile import SidFileError, load_sid_file
 from ragvid.errors import UserError
+from ragvid.policy_select import open_policy
 from ragvid.settings import Settings
 from tools.cache import ToolCache
 
@@ -38,10 +41,10 @@ class _WarningCollector(logging.Handler):
         self.messages.append(f"{record.name}: {record.getMessage()}")
 
 
-def make_context(settings: Settings) -> RunContext:
+def make_context(settings: Settings, policy: Policy | None = None) -> RunContext:
     return RunContext(
         toolbox=default_toolbox(ToolCache(settings.home / "cache"), settings.tts),
-        policy=RulePolicy(),
+        policy=policy or RulePolicy(),
         home=settings.home,
         max_reflections=settings.max_reflections,
         final_preset=settings.final_preset,
@@ -84,8 +87,13 @@ async def generate(
     collector = _WarningCollector()
     logging.getLogger("ragvid").addHandler(collector)
     t0 = time.perf_counter()
+    def say(message: str) -> None:
+        if on_event:
+            on_event({"node": "run", "message": message})
+
     try:
-        async with sqlite_checkpointer(settings.home) as saver:
+        async with AsyncExitStack() as stack:
+            saver = await stack.enter_async_context(sqlite_checkpointer(settings.home))
             graph = build_vga_graph().compile(checkpointer=saver)
             if resume:
                 config: RunnableConfig = {"configurable": {"thread_id": resume}}
@@ -109,9 +117,14 @@ async def generate(
                 graph_input = {"request": request.model_dump(mode="json"), "brief": [brief.model_dump(mode="json")]}
             if on_event:
                 on_event({"node": "run", "message": f"run {request.run_id}", "run_id": request.run_id})
-            async for chunk in graph.astream(graph_input, config, context=ctx, stream_mode="custom"):
-                if on_event and isinstance(chunk, dict):
-                    on_event(chunk)
+            if context is None:  # inputs are valid: only now is it worth starting a model server
+                ctx.policy = await open_policy(settings, stack, say)
+            try:
+                async for chunk in graph.astream(graph_input, config, context=ctx, stream_mode="custom"):
+                    if on_event and isinstance(chunk, dict):
+                        on_event(chunk)
+            except LLMError as e:  # only a demanded endpoint raises; `auto` falls back inside the policy
+                raise UserError(f"--llm: {e} (resume with --resume {request.run_id})") from None
             state = cast(VGAState, (await graph.aget_state(config)).values)
     finally:
         logging.getLogger("ragvid").removeHandler(collector)

@@ -21,3 +21,8 @@ class Settings(BaseSettings):
     final_preset: str = "veryfast"
     final_crf: int = Field(default=20, ge=0, le=51)
     threads: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1)
+    llm: str = Field(default="auto", description="auto, rule, smollm2, or an OpenAI-compatible base URL")
+    llm_url: str | None = Field(default=None, description="endpoint `auto` uses when it answers")
+    llm_model: str | None = Field(default=None, description="model name; default: the endpoint's first model")
+    llm_api_key: str = "none"
+    llm_timeout: float = Field(default=120.0, gt=0)

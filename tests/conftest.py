@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from tests.llm_server_fixture import smollm2_server  # noqa: F401  (a session fixture for every test)
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "sids"
 

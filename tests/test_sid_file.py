@@ -114,7 +114,7 @@ def test_unknown_content_path_with_in_range_codes(tok: DSIDTokenizer, coffee: di
         [a, b, c] for a in range(128) for b in range(32) for c in range(16) if (a, b, c) not in valid
     )
     path = _write(tmp_path, _bad(coffee, "content", missing))
-    pattern = r"content: unknown code path \[.*\] \(not in lexicon ragvid-gpt-v1\+"
+    pattern = r"content: unknown code path \[.*\] \(not in lexicon ragvid-gpt-v2\+"
     with pytest.raises(SidFileError, match=pattern):
         load_sid_file(path, tok)
 
@@ -151,6 +151,16 @@ def test_shipped_examples_load(tok: DSIDTokenizer, name: str, tmp_path: Path) ->
     if name == "coffee.json":
         assert loaded.image_paths and loaded.image_paths[0].name == "coffee.png"
         assert loaded.creative.look == "warm-cozy"
+    # Each example sits in the path of the category a person would file the product under.
+    nearest, cosine = tok.nearest_category(loaded.product_text, loaded.sid.content)
+    assert cosine == pytest.approx(loaded.similarity, abs=1e-5)
+    expected = {
+        "coffee.json": "Food, Beverages & Tobacco > Beverages > Coffee",
+        "sneakers.json": "Apparel & Accessories > Shoes",
+        "skincare.json": "Health & Beauty > Personal Care > Cosmetics > Skin Care",
+    }[name]
+    assert nearest.startswith(expected)
+    assert (loaded.sid.content, loaded.sid.tokenizer) == (tok.encode_content(loaded.product_text)[0], tok.version)
     # A copy without its image next to it fails on that image, not later at render time.
     copy = tmp_path / name
     shutil.copy(EXAMPLES / "sids" / name, copy)

@@ -1,0 +1,112 @@
+"""The LLM policy: the same decisions as the rule policy, asked of a model over an OpenAI-compatible
+endpoint, kept per field only where the answer validates and passes the role's checks.
+
+The prompt is the run's one conversation (Eq. 14) as the node laid it out, sent unchanged, so every
+call extends the previous one and a prefix-caching server reuses it. A call that fails (timeout,
+server gone) falls back to the rule for that decision — unless the run demanded the endpoint
+(`strict`), in which case the error ends the run.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import ValidationError
+
+from agents.llm_client import LLMError, StructuredClient
+from agents.llm_specs import MAX_LENGTH_RATIO, spec_for
+from agents.merge import Merged, merge
+from agents.models import Source
+from agents.policy import AgentTask, Decision, T
+from agents.response_schema import response_schema
+
+log = logging.getLogger("ragvid.llm")
+
+MAX_TOKENS: dict[str, int] = {"instruction": 1800, "visual": 1200, "audio": 900, "effect": 1600, "critic": 900}
+
+
+class LLMPolicy:
+    name = "llm"
+
+    def __init__(self, client: StructuredClient, *, strict: bool = False) -> None:
+        self.client = client
+        self.strict = strict
+
+    async def decide(self, task: AgentTask[T]) -> Decision[T]:
+        rule = task.rule()
+        spec = spec_for(task.role, task.anchor)
+        narrowed = response_schema(task.schema, rule, spec, MAX_LENGTH_RATIO)
+        try:
+            reply = await self.client.complete(
+                task.prompt, task.schema, max_tokens=MAX_TOKENS[task.role], json_schema=narrowed
+            )
+        except LLMError as e:
+            if self.strict:
+                raise
+            log.warning("%s: LLM call failed, the rule policy decides: %s", task.role, e)
+            return self._all_rule(task, rule, [f"LLM call failed: {e}"])
+        usage: dict[str, Any] = {
+            "prompt_tokens": reply.first_usage.prompt_tokens,
+            "completion_tokens": reply.first_usage.completion_tokens,
+            "cached_prompt_tokens": reply.first_usage.cached_prompt_tokens,
+            # the answer kept in the conversation is the last attempt's
+            "answer_tokens": reply.last_usage.completion_tokens,
+            "attempts": reply.attempts,
+            "seconds": round(reply.seconds, 3),
+            "valid": reply.valid,
+            "errors": reply.errors[-3:],
+        }
+        if reply.data is None:
+            return self._all_rule(task, rule, ["no JSON object in the LLM answer"], usage, reply.raw)
+        merged = merge(rule, reply.data, spec)
+        try:
+            output = task.schema.model_validate(merged.data)
+        except ValidationError as e:
+            # fields valid one by one can still break a rule of the whole (e.g. a cue after the end)
+            return self._all_rule(task, rule, [f"merged answer invalid: {e.errors()[0]['msg']}"], usage, reply.raw)
+        notes = [f"fallback to rule: {n}" for n in merged.notes]
+        for note in notes:
+            log.info("%s: %s", task.role, note)
+        return Decision(
+            output=output,
+            sources=merged.sources,
+            notes=notes,
+            policy=self.name,
+            usage=usage,
+            raw=reply.raw,
+            corrections=_corrections(merged, spec.is_locked),
+        )
+
+    def _all_rule(
+        self, task: AgentTask[T], rule: T, notes: list[str], usage: dict[str, Any] | None = None, raw: str | None = None
+    ) -> Decision[T]:
+        for note in notes:
+            log.warning("%s: %s", task.role, note)
+        return Decision(
+            output=rule,
+            sources={k: Source.rule for k in task.schema.model_fields},
+            notes=notes,
+            policy=self.name,
+            usage=usage,
+            raw=raw,
+            # the model's answer stays in the conversation, so the next agent must read what was used
+            corrections=rule.model_dump(mode="json") if raw is not None else {},
+        )
+
+
+def _corrections(merged: Merged, locked: Callable[[str], bool]) -> dict[str, Any]:
+    """Each free field the checks replaced, with the rule's value (locked ones the schema forced)."""
+    out: dict[str, Any] = {}
+    for path, source in merged.sources.items():
+        if source is Source.rule and not locked(path):
+            out[path] = _at(merged.data, path)
+    return out
+
+
+def _at(data: Any, path: str) -> Any:
+    for part in re.findall(r"[^.\[\]]+", path):
+        data = data[int(part)] if isinstance(data, list) else data[part]
+    return data

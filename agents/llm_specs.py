@@ -1,0 +1,92 @@
+"""What the LLM may decide per role, and the checks its answers must pass to be kept.
+
+Locked: values derived from measurements (cue times from measured speech onsets), from the creative
+codes (palette, tempo, typography: a creative code must render the same way every time) or from the
+advertiser's meta (product, price, CTA — the meta wins). Everything else is the LLM's to choose, and
+each text it writes must stay about the product and keep the meaning of the line it replaces.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from agents.merge import Check, RoleSpec
+from agents.models import Role
+
+MIN_TO_PRODUCT = 0.35  # the issue's coherence bar for every line and on-screen text
+MIN_TO_RULE = 0.6  # an LLM line must still say what the rule's line said (e.g. its selling point)
+MAX_LENGTH_RATIO = 1.3
+HEX = re.compile(r"^#[0-9A-Fa-f]{6}$")
+
+LOCKED: dict[Role, tuple[str, ...]] = {
+    "instruction": (
+        "shots[*].index", "shots[*].purpose", "shots[*].selling_point", "shots[*].weight", "shots[*].use_image",
+        "palette", "look", "rhythm", "music_bpm", "voice", "voice_rate", "cta", "product", "brand", "price",
+        "language", "target_duration", "transitions", "transition_seconds", "title_scale", "uppercase_titles",
+    ),
+    "visual": ("segments[*].shot_id", "segments[*].start", "segments[*].end", "segments[*].layout",
+               "segments[*].image", "boundaries", "bpm", "duration"),
+    "audio": ("lines[*].line_id", "lines[*].shot_id", "lines[*].lead_in", "voice", "bgm.bpm", "bgm.duration",
+              "bgm.beat_offset", "bgm.accent_times", "bgm.seed", "bgm.key", "ducking"),
+    "effect": ("cues", "transition_seconds", "overlays[*].start", "overlays[*].end", "overlays[*].role",
+               "overlays[*].position", "overlays[*].full_frame", "cta.start", "cta.end", "cta.role",
+               "cta.position", "cta.full_frame", "cta.box_color", "style.max_chars_per_line", "style.max_lines",
+               "style.font", "style.margin_v"),
+    "critic": ("round", "findings[*].check", "findings[*].severity", "findings[*].agent", "findings[*].measured",
+               "findings[*].expected", "findings[*].shot_id", "findings[*].line_id", "measurements"),
+}  # fmt: skip
+
+TEXT_FIELDS = re.compile(
+    r"(^shots\[\d+\]\.(subject|scene|narration_intent|onscreen_text)$)|(^segments\[\d+\]\.prompt$)"
+    r"|(^lines\[\d+\]\.text$)|(^overlays\[\d+\]\.text$)|(^cta\.text$)"
+)
+
+
+def _text(value: Any, rule: Any, anchor: str) -> str | None:
+    from rag_recsys.embedding import get_text_encoder
+
+    if not isinstance(value, str) or not value.strip():
+        return "empty text"
+    if isinstance(rule, str) and len(value) > MAX_LENGTH_RATIO * len(rule) + 20:
+        return f"{len(value)} characters where the plan has room for about {len(rule)}"
+    enc = get_text_encoder()
+    vecs = enc.encode([value, anchor, rule if isinstance(rule, str) else anchor])
+    to_product, to_rule = float(vecs[0] @ vecs[1]), float(vecs[0] @ vecs[2])
+    if to_product < MIN_TO_PRODUCT:
+        return f"off-topic: cosine {to_product:.2f} to the product (< {MIN_TO_PRODUCT})"
+    if isinstance(rule, str) and to_rule < MIN_TO_RULE:
+        return f"changes the meaning: cosine {to_rule:.2f} to the planned line (< {MIN_TO_RULE})"
+    return None
+
+
+def _check(role: Role, anchor: str) -> Check:
+    from tools.composer import XFADE_TRANSITIONS
+    from tools.music import MOODS
+
+    def check(path: str, value: Any, rule: Any) -> str | None:
+        if TEXT_FIELDS.match(path):
+            return _text(value, rule, anchor)
+        if path.endswith("music_mood") or path == "bgm.mood":
+            return None if value in MOODS else f"unknown mood {value!r}"
+        if re.match(r"^transitions\[\d+\]$", path) or path == "transitions":
+            names = value if isinstance(value, list) else [value]
+            bad = [n for n in names if n != "cut" and n not in XFADE_TRANSITIONS]
+            if isinstance(value, list) and isinstance(rule, list) and len(value) != len(rule):
+                return f"expected {len(rule)} transitions, got {len(value)}"
+            return f"unknown transitions {bad}" if bad else None
+        if path.endswith(".rate"):
+            return None if 0.85 <= float(value) <= 1.2 else f"rate {value} outside 0.85–1.2"
+        if path == "style.font_size":
+            return None if 40 <= int(value) <= 96 else f"font size {value} outside 40–96"
+        if path.endswith("color") or path in ("style.primary", "style.outline"):
+            return None if value is None or HEX.match(str(value)) else f"not a #RRGGBB colour: {value!r}"
+        if path.endswith(".message"):
+            return None if isinstance(value, str) and 0 < len(value) <= 200 else "message empty or too long"
+        return None
+
+    return check
+
+
+def spec_for(role: Role, anchor: str) -> RoleSpec:
+    return RoleSpec(locked=LOCKED[role], check=_check(role, anchor))

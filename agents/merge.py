@@ -1,0 +1,104 @@
+"""Per-field merge of an LLM answer into the rule policy's answer.
+
+The LLM fills in the same schema as the rule. Each leaf it wrote is kept only if it validates against
+the field's type and passes the role's checks; every other leaf — missing, malformed, off-topic, or
+*locked* because it is derived from measurements or from the codes (timings, tempo, palette) — comes
+from the rule. Nested models and equally long lists of models merge item by item, so a good camera
+choice survives next to a bad line of copy. The result records, per leaf path, where it came from.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from agents.models import Source
+
+Check = Callable[[str, Any, Any], str | None]  # (path, llm value, rule value) -> why it is rejected
+
+
+def _pattern(path: str) -> re.Pattern[str]:
+    return re.compile("^" + re.escape(path).replace(r"\[\*\]", r"\[\d+\]") + r"(\.|\[|$)")
+
+
+@dataclass
+class RoleSpec:
+    """What the LLM may decide for one role: everything but `locked`, subject to `check`."""
+
+    locked: Iterable[str] = ()
+    check: Check | None = None
+    _compiled: list[re.Pattern[str]] = field(default_factory=list, init=False)
+
+    def __post_init__(self) -> None:
+        self._compiled = [_pattern(p) for p in self.locked]
+
+    def is_locked(self, path: str) -> bool:
+        return any(p.match(path) for p in self._compiled)
+
+
+@dataclass
+class Merged:
+    data: dict[str, Any]
+    sources: dict[str, Source] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+_MISSING = object()
+
+
+def _short(e: ValidationError) -> str:
+    first = e.errors()[0]
+    return f"{first['msg']} (got {str(first.get('input'))[:60]!r})"
+
+
+def merge(rule: BaseModel, llm: Any, spec: RoleSpec) -> Merged:
+    out = Merged(data={})
+    out.data = _model(rule, llm, "", spec, out)
+    return out
+
+
+def _model(rule: BaseModel, llm: Any, path: str, spec: RoleSpec, out: Merged) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for name, info in type(rule).model_fields.items():
+        p = f"{path}.{name}" if path else name
+        lv = llm.get(name, _MISSING) if isinstance(llm, dict) else _MISSING
+        result[name] = _value(info.annotation, getattr(rule, name), lv, p, spec, out)
+    return result
+
+
+def _dump(value: Any) -> Any:
+    return TypeAdapter(type(value)).dump_python(value, mode="json") if value is not None else None
+
+
+def _rule(value: Any, path: str, out: Merged, why: str | None) -> Any:
+    out.sources[path] = Source.rule
+    if why:
+        out.notes.append(f"{path}: {why}")
+    return _dump(value)
+
+
+def _value(annotation: Any, rv: Any, lv: Any, path: str, spec: RoleSpec, out: Merged) -> Any:
+    if spec.is_locked(path):
+        return _rule(rv, path, out, None)
+    if lv is _MISSING:
+        return _rule(rv, path, out, "missing from the LLM answer")
+    if isinstance(rv, BaseModel) and isinstance(lv, dict):
+        return _model(rv, lv, path, spec, out)
+    if isinstance(rv, list) and rv and all(isinstance(x, BaseModel) for x in rv):
+        if not isinstance(lv, list) or len(lv) != len(rv):
+            n = len(lv) if isinstance(lv, list) else "no list"
+            return _rule(rv, path, out, f"expected {len(rv)} items, got {n}")
+        return [_model(r, item, f"{path}[{i}]", spec, out) for i, (r, item) in enumerate(zip(rv, lv, strict=True))]
+    try:
+        value = TypeAdapter(annotation).validate_python(lv)
+    except ValidationError as e:
+        return _rule(rv, path, out, _short(e))
+    why = spec.check(path, value, rv) if spec.check else None
+    if why:
+        return _rule(rv, path, out, why)
+    out.sources[path] = Source.llm
+    return TypeAdapter(annotation).dump_python(value, mode="json")
