@@ -24,12 +24,24 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
+def _rounded(value: Any) -> Any:
+    """Floats to 10 ms / 0.01 precision: measured times carry six decimals that no agent needs and
+    that would make every reflection turn longer than the shared prefix it extends."""
+    if isinstance(value, float):
+        return round(value, 2)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
+
+
 def user_turn(role: str, *, context: Any = None, findings: Sequence[BaseModel] = (), round_: int = 0) -> Message:
     parts = [role_prompt(role, round=str(round_))]
     if context is not None:
-        parts.append("INPUT: " + _json(context))
+        parts.append("INPUT: " + _json(_rounded(context)))
     if findings:
-        parts.append("CRITIC FINDINGS FOR YOU: " + _json([f.model_dump(mode="json") for f in findings]))
+        parts.append("CRITIC FINDINGS FOR YOU: " + _json(_rounded([f.model_dump(mode="json") for f in findings])))
     return {"role": "user", "content": "\n".join(parts), "agent": role}
 
 

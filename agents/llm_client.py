@@ -72,6 +72,10 @@ class LLMModelMissing(LLMError):
         super().__init__(message, url=url, model=model)
 
 
+class LLMContextFull(LLMError):
+    """The conversation no longer fits the model's context window (the server said so)."""
+
+
 class LLMTimeout(LLMError):
     """The server did not answer within the client's timeout."""
 
@@ -347,6 +351,10 @@ class StructuredClient:
                 if self.response_format == "auto" and self._mode == "json_schema" and rejects_schema:
                     self._mode = "json_object_schema"  # for the rest of this client's life
                     continue
+                if e.status_code == 400 and re.search(r"context (length|window)|too many tokens", body, re.I):
+                    sizes = re.findall(r"(\d+) tokens", body)
+                    detail = f" ({sizes[1]} tokens asked of {sizes[0]})" if len(sizes) >= 2 else ""
+                    raise self._err(LLMContextFull, f"the conversation exceeds the model's context{detail}") from None
                 if e.status_code == 404:
                     raise self._err(LLMModelMissing, f"model not found (HTTP 404: {body})") from None
                 if e.status_code in (401, 403):

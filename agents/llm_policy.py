@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from agents.llm_client import LLMError, StructuredClient
+from agents.llm_client import LLMContextFull, LLMError, LLMSchemaError, StructuredClient
 from agents.llm_specs import MAX_LENGTH_RATIO, spec_for
 from agents.merge import Merged, merge
 from agents.models import Source
@@ -31,21 +31,37 @@ MAX_TOKENS: dict[str, int] = {"instruction": 1800, "visual": 1200, "audio": 900,
 class LLMPolicy:
     name = "llm"
 
-    def __init__(self, client: StructuredClient, *, strict: bool = False) -> None:
+    def __init__(self, client: StructuredClient, *, strict: bool = False, require_valid: bool = False) -> None:
+        """`strict`: endpoint failures (down, timeout, no JSON at all) end the run instead of
+        falling back; a conversation outgrowing the model's context never does (the rule takes over
+        from there: every later turn would be longer still). `require_valid`: an answer that still
+        violates the schema after the repairs ends the run too."""
         self.client = client
         self.strict = strict
+        self.require_valid = require_valid
+        self.down: str | None = None  # why the endpoint stopped answering, once it has
 
     async def decide(self, task: AgentTask[T]) -> Decision[T]:
         rule = task.rule()
+        if self.down is not None:
+            return self._all_rule(task, rule, [f"no LLM call: earlier in this run, {self.down}"])
         spec = spec_for(task.role, task.anchor)
         narrowed = response_schema(task.schema, rule, spec, MAX_LENGTH_RATIO)
         try:
             reply = await self.client.complete(
                 task.prompt, task.schema, max_tokens=MAX_TOKENS[task.role], json_schema=narrowed
             )
+        except LLMContextFull as e:
+            # a property of the model, not a broken endpoint: every later turn would be longer still
+            self.down = str(e)
+            log.warning("%s: the rule policy decides from here on: %s", task.role, e)
+            return self._all_rule(task, rule, [f"LLM context full: {e}"])
         except LLMError as e:
             if self.strict:
                 raise
+            if not isinstance(e, LLMSchemaError):
+                # down or too slow: asking again for every agent would only add one timeout per agent
+                self.down = str(e)
             log.warning("%s: LLM call failed, the rule policy decides: %s", task.role, e)
             return self._all_rule(task, rule, [f"LLM call failed: {e}"])
         usage: dict[str, Any] = {
@@ -59,6 +75,24 @@ class LLMPolicy:
             "valid": reply.valid,
             "errors": reply.errors[-3:],
         }
+        if not reply.valid and self.require_valid:
+            last = reply.errors[-1] if reply.errors else "invalid"
+            raise LLMSchemaError(
+                f"the model keeps violating the {task.role} schema after {reply.attempts} attempt(s): {last} "
+                f"({self.client.base_url}, model '{self.client.model}')",
+                url=self.client.base_url,
+                model=self.client.model,
+                last_error=last,
+            )
+        if not reply.valid:
+            log.warning(
+                "%s: the model keeps violating the %s schema after %d attempt(s) (%s); fields that validate "
+                "are kept, the rest is the rule's",
+                task.role,
+                task.role,
+                reply.attempts,
+                reply.errors[-1] if reply.errors else "invalid",
+            )
         if reply.data is None:
             return self._all_rule(task, rule, ["no JSON object in the LLM answer"], usage, reply.raw)
         merged = merge(rule, reply.data, spec)

@@ -2,7 +2,9 @@
 
 Locked: values derived from measurements (cue times from measured speech onsets), from the creative
 codes (palette, tempo, typography: a creative code must render the same way every time) or from the
-advertiser's meta (product, price, CTA — the meta wins). Everything else is the LLM's to choose, and
+advertiser's meta (product, price, CTA, and the selling points each shot carries on screen and in
+its narration intent — the meta wins; the Audio agent still phrases the spoken line). Everything
+else is the LLM's to choose, and
 each text it writes must stay about the product and keep the meaning of the line it replaces.
 """
 
@@ -22,6 +24,7 @@ HEX = re.compile(r"^#[0-9A-Fa-f]{6}$")
 LOCKED: dict[Role, tuple[str, ...]] = {
     "instruction": (
         "shots[*].index", "shots[*].purpose", "shots[*].selling_point", "shots[*].weight", "shots[*].use_image",
+        "shots[*].narration_intent", "shots[*].onscreen_text",
         "palette", "look", "rhythm", "music_bpm", "voice", "voice_rate", "cta", "product", "brand", "price",
         "language", "target_duration", "transitions", "transition_seconds", "title_scale", "uppercase_titles",
     ),
@@ -30,16 +33,15 @@ LOCKED: dict[Role, tuple[str, ...]] = {
     "audio": ("lines[*].line_id", "lines[*].shot_id", "lines[*].lead_in", "voice", "bgm.bpm", "bgm.duration",
               "bgm.beat_offset", "bgm.accent_times", "bgm.seed", "bgm.key", "ducking"),
     "effect": ("cues", "transition_seconds", "overlays[*].start", "overlays[*].end", "overlays[*].role",
-               "overlays[*].position", "overlays[*].full_frame", "cta.start", "cta.end", "cta.role",
-               "cta.position", "cta.full_frame", "cta.box_color", "style.max_chars_per_line", "style.max_lines",
-               "style.font", "style.margin_v"),
+               "overlays[*].position", "overlays[*].full_frame", "overlays[*].text", "cta.text", "cta.start",
+               "cta.end", "cta.role", "cta.position", "cta.full_frame", "cta.box_color", "style.max_chars_per_line",
+               "style.max_lines", "style.font", "style.margin_v"),
     "critic": ("round", "findings[*].check", "findings[*].severity", "findings[*].agent", "findings[*].measured",
                "findings[*].expected", "findings[*].shot_id", "findings[*].line_id", "measurements"),
 }  # fmt: skip
 
 TEXT_FIELDS = re.compile(
-    r"(^shots\[\d+\]\.(subject|scene|narration_intent|onscreen_text)$)|(^segments\[\d+\]\.prompt$)"
-    r"|(^lines\[\d+\]\.text$)|(^overlays\[\d+\]\.text$)|(^cta\.text$)"
+    r"(^shots\[\d+\]\.(subject|scene)$)|(^segments\[\d+\]\.prompt$)|(^lines\[\d+\]\.text$)"
 )
 
 
@@ -88,5 +90,20 @@ def _check(role: Role, anchor: str) -> Check:
     return check
 
 
+def _choices() -> dict[str, list[Any]]:
+    from tools.music import MOODS
+
+    rates = [0.9, 0.95, 1.0, 1.05, 1.1]
+    sizes = list(range(40, 97, 4))
+    return {
+        "music_mood": list(MOODS),
+        "bgm.mood": list(MOODS),
+        "lines[*].rate": rates,
+        "style.font_size": sizes,
+        "overlays[*].font_size": sizes,
+        "cta.font_size": sizes,
+    }
+
+
 def spec_for(role: Role, anchor: str) -> RoleSpec:
-    return RoleSpec(locked=LOCKED[role], check=_check(role, anchor))
+    return RoleSpec(locked=LOCKED[role], check=_check(role, anchor), choices=_choices())

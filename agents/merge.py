@@ -31,13 +31,22 @@ class RoleSpec:
 
     locked: Iterable[str] = ()
     check: Check | None = None
+    # the values a free field may take, where its type alone admits nonsense (a speech rate of 2.7)
+    choices: dict[str, list[Any]] = field(default_factory=dict)
     _compiled: list[re.Pattern[str]] = field(default_factory=list, init=False)
+    _choices: list[tuple[re.Pattern[str], list[Any]]] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         self._compiled = [_pattern(p) for p in self.locked]
+        self._choices = [
+            (re.compile(_pattern(p).pattern.removesuffix(r"(\.|\[|$)") + "$"), v) for p, v in self.choices.items()
+        ]
 
     def is_locked(self, path: str) -> bool:
         return any(p.match(path) for p in self._compiled)
+
+    def choices_for(self, path: str) -> list[Any] | None:
+        return next((values for pattern, values in self._choices if pattern.match(path)), None)
 
 
 @dataclass
@@ -97,7 +106,8 @@ def _value(annotation: Any, rv: Any, lv: Any, path: str, spec: RoleSpec, out: Me
         value = TypeAdapter(annotation).validate_python(lv)
     except ValidationError as e:
         return _rule(rv, path, out, _short(e))
-    why = spec.check(path, value, rv) if spec.check else None
+    # the rule's own value needs no check (some rule texts, e.g. a bare selling point, sit below the bars)
+    why = spec.check(path, value, rv) if spec.check and value != rv else None
     if why:
         return _rule(rv, path, out, why)
     out.sources[path] = Source.llm

@@ -3,10 +3,11 @@
 The role's pydantic schema says what an answer may look like; the task narrows it with what is
 already decided. Every locked leaf (timings from measurements, codes' palette and tempo, the
 advertiser's meta) becomes a `const` of the rule's value, every list of models gets exactly the
-rule's items (`prefixItems`), every property is required and no other is allowed, and each free text
-is a bounded run of plain characters. A grammar-constrained server (vLLM's structured outputs, llama.cpp's GBNF) then
-writes the locked values itself, so its answer already is the decided output wherever the model had
-no say — the answer goes into the conversation unchanged and the next call extends it (Eq. 14).
+rule's items (`prefixItems`), every property is required and no other is allowed, a field with
+listed choices is an `enum` of them, and each free text is a bounded run of plain characters. A
+grammar-constrained server (vLLM's structured outputs, llama.cpp's GBNF) then writes the locked
+values itself, so its answer already is the decided output wherever the model had no say — the
+answer goes into the conversation unchanged and the next call extends it (Eq. 14).
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ def _object_branch(schema: dict[str, Any]) -> dict[str, Any] | None:
 def _narrow(schema: dict[str, Any], value: Any, path: str, spec: RoleSpec, text_cap: float) -> dict[str, Any]:
     if spec.is_locked(path):
         return {"const": value}
+    choices = spec.choices_for(path)
+    if choices is not None:
+        return {"enum": choices}
     obj = _object_branch(schema)
     if obj is not None and isinstance(value, dict):
         properties = {

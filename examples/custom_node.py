@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from agents.brief import Brief
 from agents.models import AudioPlan, EffectPlan
@@ -36,19 +36,24 @@ async def brand_safety(state: VGAState) -> dict[str, Any]:
     return {"events": [verdict]}
 
 
+async def run(sid_file: Path, out: Path) -> VGAState:
+    """Build the VGA graph with `brand_safety` before the draft render, run it, return the final state."""
+    ctx = default_context()
+    graph = build_vga_graph(before_draft=[("brand_safety", brand_safety)]).compile()
+    brief = Brief.from_loaded(load_sid_file(sid_file, ctx.tokenizer), aspect="9:16", duration=None)
+    request = GenerateRequest(sid_file=str(sid_file.resolve()), out=str(out.resolve()), run_id="custom")
+    state = await graph.ainvoke(
+        {"request": request.model_dump(), "brief": [brief.model_dump(mode="json")]}, context=ctx
+    )
+    return cast(VGAState, state)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sid_file", type=Path)
     parser.add_argument("-o", "--out", type=Path, default=Path("custom.mp4"))
     args = parser.parse_args()
-
-    ctx = default_context()
-    graph = build_vga_graph(before_draft=[("brand_safety", brand_safety)]).compile()
-    brief = Brief.from_loaded(load_sid_file(args.sid_file, ctx.tokenizer), aspect="9:16", duration=None)
-    request = GenerateRequest(sid_file=str(args.sid_file.resolve()), out=str(args.out.resolve()), run_id="custom")
-    state = await graph.ainvoke(
-        {"request": request.model_dump(), "brief": [brief.model_dump(mode="json")]}, context=ctx
-    )
+    state = await run(args.sid_file, args.out)
     safety = [e for e in state["events"] if e.get("node") == "brand_safety"]
     print(
         f"wrote {state['final'][-1]['path']}; brand safety: {safety[-1]['message']} "

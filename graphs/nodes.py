@@ -42,6 +42,9 @@ from rag_recsys.sidfile import load_sid_file
 from tools.models import AudioTrack, Line, RenderResult, RenderSettings, Timeline
 
 log = logging.getLogger("ragvid.graph")
+# the beat grid follows from the storyboard's bpm and the voice intervals repeat line_spans: both are
+# in the state for the checks, but in the prompt they would only lengthen the turn the next call extends
+CRITIC_OMITS = {"beats", "voice_intervals"}
 
 
 def _ctx(runtime: Runtime[RunContext] | None) -> RunContext:
@@ -292,7 +295,10 @@ async def critic(state: VGAState, runtime: Runtime[RunContext]) -> dict[str, Any
     measured = await measure_draft(draft, plan_e, music, takes)
     measure_s = time.perf_counter() - t0
     decision, decided, msgs = await _decide(
-        ctx, state, critic_task(r, measured, plan_v, plan_a, plan_e, takes), context=measured.model_dump(mode="json")
+        ctx,
+        state,
+        critic_task(r, measured, plan_v, plan_a, plan_e, takes),
+        context=measured.model_dump(mode="json", exclude=CRITIC_OMITS),
     )
     critique: Critique = decision.output
     entry = critique.model_dump(mode="json")

@@ -28,10 +28,12 @@ err = Console(stderr=True)
 
 def _mount() -> None:
     from ragvid.commands.llm import llm_app
+    from ragvid.commands.rec import rec_app
     from ragvid.commands.sid import sid_app
 
     app.add_typer(sid_app, name="sid", help="Encode product text to a SID file, decode a SID file.")
     app.add_typer(llm_app, name="llm")
+    app.add_typer(rec_app, name="rec")
 
 
 _mount()

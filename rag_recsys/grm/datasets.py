@@ -1,0 +1,192 @@
+"""Where the interaction data lives, and how a data set folder becomes items with codes.
+
+A data set folder holds ``<Name>.inter.json`` (user → chronological item ids) and either an index file
+(item → code path, TIGER/LETTER format) or ``<Name>.item.json`` (item → title/brand/categories/…), whose
+texts the shipped D-SID tokenizer encodes to content paths; an optional ``<Name>.user.json`` (user → flat
+profile object) gives profile features. The Amazon sets are read from
+``$RAGVID_DATA`` or ``../shared/data`` beside the repository; they are never shipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rag_recsys.grm.data import (
+    DataError,
+    ItemCodes,
+    item_codes,
+    load_interactions,
+    load_profiles,
+    parse_token_index,
+)
+
+DATA_ENV = "RAGVID_DATA"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Preset:
+    folder: str  # under the data root
+    default_index: str | None  # None: encode the item texts with the shipped tokenizer
+
+
+PRESETS: dict[str, Preset] = {
+    "beauty": Preset("amazon/beauty", "Beauty.index.json"),
+    "scientific": Preset("amazon/scientific", None),
+}
+
+
+def data_root() -> Path:
+    return Path(os.environ.get(DATA_ENV) or REPO_ROOT.parent / "shared" / "data")
+
+
+def dataset_dir(name_or_dir: str) -> Path:
+    """A preset name ("beauty", "scientific") or a folder."""
+    preset = PRESETS.get(name_or_dir.lower())
+    return data_root() / preset.folder if preset else Path(name_or_dir)
+
+
+def default_index(folder: Path) -> Path | None:
+    """A preset folder's own choice (None: the tokenizer's codes); elsewhere the folder's single
+    ``*.index.json``, or None when it has none."""
+    for preset in PRESETS.values():
+        if (data_root() / preset.folder).resolve() == folder.resolve():
+            return folder / preset.default_index if preset.default_index else None
+    return _one(folder, ".index.json", required=False)
+
+
+def _one(folder: Path, suffix: str, required: bool) -> Path | None:
+    found = sorted(folder.glob(f"*{suffix}"))
+    if len(found) > 1:
+        raise DataError(folder, suffix, f"{len(found)} files match, expected one: {', '.join(p.name for p in found)}")
+    if not found and required:
+        raise DataError(folder, suffix, "no such file in the data set folder")
+    return found[0] if found else None
+
+
+def interactions_file(folder: Path) -> Path:
+    if not folder.is_dir():
+        raise DataError(folder, "dataset", "not a folder (nor a preset: " + ", ".join(PRESETS) + ")")
+    path = _one(folder, ".inter.json", required=True)
+    assert path is not None
+    return path
+
+
+def item_text(meta: dict[str, Any]) -> str:
+    """Product name first (the tokenizer reads the head noun from the first sentence), then the brand,
+    the most specific categories and the start of the description."""
+    title = str(meta.get("title") or "").strip().rstrip(".")
+    categories = [c.strip() for c in str(meta.get("categories") or "").split(",") if c.strip()]
+    parts = [title, str(meta.get("brand") or "").strip(), ", ".join(categories[-2:]),
+             str(meta.get("description") or "").strip()[:300]]
+    return ". ".join(p for p in parts if p)
+
+
+@dataclass(frozen=True)
+class SidIndex:
+    content: dict[str, list[int]]
+    content_sizes: list[int]
+    tokenizer: str
+    creative: dict[str, list[int]] | None  # a data set with a creative channel
+    creative_sizes: list[int]
+
+
+def read_sid_index(path: Path) -> SidIndex | None:
+    """A SID index — ``{"tokenizer", "content_sizes", "content": {item: path}}``, as ``encode_item_texts``
+    writes it, plus optional ``"creative_sizes"`` and ``"creative": {item: path}`` for data with a creative
+    channel; None when the file is another kind of index."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not (isinstance(raw, dict) and {"tokenizer", "content_sizes", "content"} <= raw.keys()):
+        return None
+    for key in ("content", "creative"):
+        if not isinstance(raw.get(key, {}), dict):
+            raise DataError(path, key, f"expected an object of item → {key} path")
+    for key in ("content_sizes", "creative_sizes"):
+        if not isinstance(raw.get(key, []), list):
+            raise DataError(path, key, "expected a list of level sizes")
+    return SidIndex(raw["content"], raw["content_sizes"], str(raw["tokenizer"]), raw.get("creative"),
+                    raw.get("creative_sizes", []))
+
+
+def encode_item_texts(items_file: Path, cache: Path | None = None) -> tuple[dict[str, list[int]], list[int], str]:
+    """Content paths of every item text under the shipped tokenizer, the level sizes and the tokenizer
+    version. ``cache`` (a SID index file) is reused when it was made by this tokenizer from this file."""
+    from rag_recsys.tokenizer import DSIDTokenizer
+
+    tokenizer = DSIDTokenizer.load_default()
+    try:
+        raw_bytes = items_file.read_bytes()
+        raw = json.loads(raw_bytes)
+    except FileNotFoundError:
+        raise DataError(items_file, "file", "not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(items_file, "file", f"cannot read: {' '.join(str(exc).split())}") from None
+    if not isinstance(raw, dict) or not raw:
+        raise DataError(items_file, "(top level)", "expected a non-empty object of item → metadata")
+    digest = hashlib.sha256(raw_bytes).hexdigest()
+    sizes = list(tokenizer.lexicon.content_sizes)
+    if cache is not None and cache.is_file():
+        cached = json.loads(cache.read_text(encoding="utf-8"))
+        if cached.get("tokenizer") == tokenizer.version and cached.get("source_sha256") == digest:
+            return cached["content"], sizes, tokenizer.version
+    ids = list(raw)
+    for item in ids:
+        if not isinstance(raw[item], dict):
+            raise DataError(items_file, f"[{item!r}]", "expected an object with title/brand/categories/description")
+    encoded = tokenizer.encode_contents([item_text(raw[i]) or f"item {i}" for i in ids])
+    paths = {i: codes for i, (codes, _) in zip(ids, encoded, strict=True)}
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        doc = {"tokenizer": tokenizer.version, "content_sizes": sizes, "source": items_file.name,
+               "source_sha256": digest, "content": paths}
+        cache.write_text(json.dumps(doc), encoding="utf-8")
+    return paths, sizes, tokenizer.version
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    interactions: dict[str, list[str]]
+    inter_file: Path
+    items: ItemCodes
+    index_source: str  # the index file, or "tokenizer <version> on <items file>"
+    index_file: Path | None  # None: encoded from the item texts here
+    tokenizer: str | None  # version whose content paths the codes are (None: a foreign index)
+    profiles: dict[str, dict[str, object]]  # from an optional <Name>.user.json; empty for the Amazon sets
+
+
+def load_dataset(folder: Path, index: Path | None = None, encode_cache: Path | None = None) -> Dataset:
+    """Interactions and item codes of a data set folder: ``index`` if given (a TIGER/LETTER index or a SID
+    index written here), else the folder's default index file, else the item texts encoded by the shipped
+    tokenizer (kept in ``encode_cache``)."""
+    inter = interactions_file(folder)
+    name = inter.name.removesuffix(".inter.json")
+    index = index or default_index(folder)
+    sid_index = read_sid_index(index) if index is not None else None
+    if sid_index is not None:
+        assert index is not None
+        tokenizer = sid_index.tokenizer
+        items = item_codes(sid_index.content, sid_index.content_sizes, sid_index.creative, sid_index.creative_sizes,
+                           file=index)
+        source = f"{index} (tokenizer {tokenizer})"
+    elif index is not None:
+        items = item_codes(parse_token_index(index), file=index)
+        source, tokenizer = str(index), None
+    else:
+        texts = _one(folder, ".item.json", required=False)
+        if texts is None:
+            raise DataError(folder, "--index", "no index file given and no *.item.json to encode")
+        paths, sizes, tokenizer = encode_item_texts(texts, encode_cache)
+        items = item_codes(paths, content_sizes=sizes, file=texts)
+        source = f"tokenizer {tokenizer} on {texts}"
+    users = _one(folder, ".user.json", required=False)
+    profiles = load_profiles(users) if users is not None else {}
+    return Dataset(name, load_interactions(inter), inter, items, source, index, tokenizer, profiles)

@@ -1,0 +1,174 @@
+"""Train, save, load and evaluate a recommender on a data set: what ``ragvid rec`` and the bench share.
+
+A model folder holds ``best.pt`` (weights with the best validation NDCG@10, the model config and the item
+table, so it is self-contained), ``last.pt`` (resume state) and ``train.json`` (provenance: command, seed,
+device, wall time, stopping reason, validation history).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import nn
+
+from rag_recsys.grm.config import GRMConfig, TrainConfig, model_config
+from rag_recsys.grm.data import ItemCodes, LeaveOneOut, Split, leave_one_out
+from rag_recsys.grm.datasets import Dataset
+from rag_recsys.grm.decoding import grm_ranker
+from rag_recsys.grm.evaluator import Ranker, evaluate
+from rag_recsys.grm.model import GRM
+from rag_recsys.grm.popularity import item_counts, popularity_ranker
+from rag_recsys.grm.sasrec import SASRec, SASRecConfig, item_row_codes, sasrec_ranker
+from rag_recsys.grm.trainer import BEST, TrainData, TrainResult, train
+from rag_recsys.grm.trie import CodeTrie, build_trie
+
+ModelKind = Literal["grm", "sasrec"]
+PROVENANCE = "train.json"
+TOP_K = 10
+
+
+def split_dataset(dataset: Dataset, profile_buckets: int = 4096) -> LeaveOneOut:
+    return leave_one_out(dataset.interactions, dataset.items, dataset.inter_file, dataset.profiles, profile_buckets)
+
+
+def content_trie(items: ItemCodes) -> CodeTrie:
+    return build_trie(items.codes[:, : items.n_content], items.content_sizes)
+
+
+@dataclass
+class LoadedModel:
+    kind: ModelKind
+    model: nn.Module
+    items: ItemCodes
+    counts: np.ndarray  # training interactions per item row (the popularity baseline)
+    meta: dict[str, Any]
+
+    def ranker(self, beam: int, k: int = TOP_K, device: torch.device | str = "cpu") -> Ranker:
+        if isinstance(self.model, GRM):
+            return grm_ranker(self.model, self.items.codes, content_trie(self.items), beam, k, device)
+        assert isinstance(self.model, SASRec)
+        return sasrec_ranker(self.model, k, device)
+
+
+def build_model(kind: ModelKind, preset: str, items: ItemCodes, item_ids: bool = False) -> nn.Module:
+    if kind == "grm":
+        n_items = len(items.item_ids) if item_ids else 0
+        return GRM(model_config(preset, items.content_sizes, items.creative_sizes, n_items))
+    return SASRec(SASRecConfig(n_items=len(items.item_ids)))
+
+
+def train_on(
+    dataset: Dataset,
+    out_dir: Path,
+    kind: ModelKind,
+    preset: str,
+    cfg: TrainConfig,
+    command: str,
+    resume: bool = False,
+    device: torch.device | str = "cpu",
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+    item_ids: bool = False,
+) -> TrainResult:
+    """Train on the leave-one-out training part, select on validation, write the model folder.
+    ``item_ids``: the GRM also embeds the catalogue row of history items."""
+    split = split_dataset(dataset)
+    items = dataset.items
+    model = build_model(kind, preset, items, item_ids)
+    if isinstance(model, GRM):
+        codes, recent, summary = items.codes, model.cfg.max_recent, model.cfg.max_summary
+        trie = content_trie(items)
+
+        def make_ranker(m: nn.Module, beam: int) -> Ranker:
+            assert isinstance(m, GRM)
+            return grm_ranker(m, codes, trie, beam, TOP_K, device)
+    else:
+        assert isinstance(model, SASRec)
+        codes, recent, summary = item_row_codes(len(items.item_ids)), model.cfg.max_recent, 0
+
+        def make_ranker(m: nn.Module, beam: int) -> Ranker:
+            assert isinstance(m, SASRec)
+            return sasrec_ranker(m, TOP_K, device)
+
+    config: GRMConfig | SASRecConfig = model.cfg
+    meta = {
+        "kind": kind,
+        "preset": preset,
+        "config": config.model_dump(),
+        "train_config": cfg.model_dump(),
+        "dataset": dataset.name,
+        "index_source": dataset.index_source,
+        "tokenizer": dataset.tokenizer,
+        "item_ids": items.item_ids,
+        "codes": torch.from_numpy(items.codes),
+        "content_sizes": items.content_sizes,
+        "creative_sizes": items.creative_sizes,
+        "counts": torch.from_numpy(item_counts(split.train, len(items.item_ids))),
+    }
+    data = TrainData(split.train, split.train_profiles, split.valid, codes, recent, summary)
+    started = time.perf_counter()
+    result = train(model, data, cfg, out_dir, make_ranker, meta, resume, device, on_event)
+    provenance = {
+        "command": command,
+        "kind": kind,
+        "preset": preset,
+        "dataset": dataset.name,
+        "inter_file": str(dataset.inter_file),
+        "index_file": str(dataset.index_file) if dataset.index_file else None,
+        "index_source": dataset.index_source,
+        "seed": cfg.seed,
+        "device": _device_name(torch.device(device)),
+        "torch": torch.__version__,
+        "wall_s_this_run": round(time.perf_counter() - started, 1),
+        "train_s_total": round(result.train_seconds, 1),
+        "epochs_run": result.epochs_run,
+        "stopped": result.stopped,
+        "best_epoch": result.best_epoch,
+        "best_valid": result.best_valid,
+        "train_config": cfg.model_dump(),
+        "model_config": config.model_dump(),
+        "history": result.history,
+    }
+    (out_dir / PROVENANCE).write_text(json.dumps(provenance, indent=2) + "\n", encoding="utf-8")
+    return result
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def load_model(model_dir: Path, device: torch.device | str = "cpu") -> LoadedModel:
+    """The best checkpoint of a model folder, ready for evaluation or serving."""
+    state = torch.load(model_dir / BEST, map_location=device, weights_only=True)
+    meta = state["meta"]
+    items = ItemCodes(list(meta["item_ids"]), meta["codes"].cpu().numpy(), list(meta["content_sizes"]),
+                      list(meta["creative_sizes"]))
+    model: nn.Module
+    if meta["kind"] == "grm":
+        model = GRM(GRMConfig.model_validate(meta["config"]))
+    else:
+        model = SASRec(SASRecConfig.model_validate(meta["config"]))
+    model.load_state_dict(state["model"])
+    model.to(device).eval()
+    return LoadedModel(meta["kind"], model, items, meta["counts"].cpu().numpy(), meta)
+
+
+def evaluate_on(
+    loaded: LoadedModel, split: Split, beam: int, device: torch.device | str = "cpu", batch_size: int = 256
+) -> dict[str, float]:
+    with torch.no_grad():
+        return evaluate(loaded.ranker(beam, TOP_K, device), split, batch_size)
+
+
+def popularity_metrics(split: LeaveOneOut, n_items: int, test: bool = True) -> dict[str, float]:
+    ranker = popularity_ranker(item_counts(split.train, n_items), TOP_K)
+    return evaluate(ranker, split.test if test else split.valid)

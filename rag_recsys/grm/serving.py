@@ -1,0 +1,148 @@
+"""``Recommender`` implementations over a trained model folder: the GRM and the popularity baseline."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rag_recsys.grm.data import ItemCodes, make_code_batch, profile_features
+from rag_recsys.grm.decoding import beam_search
+from rag_recsys.grm.model import GRM
+from rag_recsys.grm.pipeline import LoadedModel, content_trie, load_model
+from rag_recsys.grm.popularity import popular_items
+from rag_recsys.recommender import (
+    CreativeChooser,
+    Recommender,
+    ResolvedItem,
+    ScoredDSID,
+    StyleOrHabitChooser,
+    UserContext,
+    resolve_history,
+)
+from rag_recsys.tokenizer import DSIDTokenizer
+
+MIN_BEAM = 50
+
+
+class _CatalogueView:
+    """What both recommenders share: history resolution and item → D-SID output."""
+
+    def __init__(self, items: ItemCodes, tokenizer_version: str | None, chooser: CreativeChooser | None) -> None:
+        self.items = items
+        self.tokenizer_version = tokenizer_version
+        self.chooser = chooser or StyleOrHabitChooser()
+        # content path (without the dedup level) → first item row holding it
+        self._first: dict[tuple[int, ...], int] = {}
+        for row, path in enumerate(items.codes[:, : items.n_content - 1].tolist()):
+            self._first.setdefault(tuple(path), row)
+
+    def _tokenizer(self) -> DSIDTokenizer | None:
+        if self.tokenizer_version is None:
+            return None
+        tokenizer = DSIDTokenizer.load_default()
+        if tokenizer.version != self.tokenizer_version:
+            raise ValueError(f"model trained on tokenizer {self.tokenizer_version}, this is {tokenizer.version}")
+        return tokenizer
+
+    def resolve(self, ctx: UserContext) -> list[ResolvedItem]:
+        needs_tokenizer = any(isinstance(h, str) for h in ctx.history)
+        return resolve_history(
+            ctx, self.items.content_sizes[:-1], self.items.creative_sizes,
+            self._tokenizer() if needs_tokenizer else None,
+        )
+
+    def model_codes(self, history: Sequence[ResolvedItem]) -> tuple[np.ndarray, np.ndarray]:
+        """Full code rows the model reads and the item row of each: a catalogue path gets its first item's
+        dedup code and row, anything else the "unknown" code (one past each level's last) and row -1;
+        unknown creative codes are "unknown" too."""
+        sizes = self.items.sizes
+        rows = np.tile(np.asarray(sizes, dtype=np.int64), (len(history), 1))
+        ids = np.full(len(history), -1, dtype=np.int64)
+        n_path = self.items.n_content - 1
+        for i, item in enumerate(history):
+            rows[i, :n_path] = item.content
+            row = self._first.get(tuple(item.content))
+            if row is not None:
+                rows[i, n_path] = self.items.codes[row, n_path]
+                ids[i] = row
+            if self.items.creative_sizes and item.creative is not None:
+                rows[i, self.items.n_content :] = item.creative
+        return rows, ids
+
+    def output(
+        self, ctx: UserContext, history: Sequence[ResolvedItem], rows: Sequence[int], scores: Sequence[float],
+        creatives: Sequence[Sequence[int]] | None, k: int,
+    ) -> list[ScoredDSID]:
+        """Distinct D-SIDs, best first: items sharing a content path (and creative) collapse into one."""
+        out: list[ScoredDSID] = []
+        seen: set[tuple[tuple[int, ...], tuple[int, ...]]] = set()
+        n_path = self.items.n_content - 1
+        for j, (row, score) in enumerate(zip(rows, scores, strict=True)):
+            if row < 0:
+                continue
+            content = self.items.codes[row, :n_path].tolist()
+            creative = list(creatives[j]) if creatives is not None else self.chooser.choose(ctx, history, content)
+            key = (tuple(content), tuple(creative))
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(ScoredDSID(content=content, creative=creative, score=float(score),
+                                  item=self.items.item_ids[row], tokenizer=self.tokenizer_version))
+            if len(out) == k:
+                break
+        return out
+
+
+class GRMRecommender(_CatalogueView):
+    def __init__(
+        self, loaded: LoadedModel, chooser: CreativeChooser | None = None, beam: int = MIN_BEAM,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        if not isinstance(loaded.model, GRM):
+            raise ValueError(f"a {loaded.kind} model is not a GRM")
+        super().__init__(loaded.items, loaded.meta.get("tokenizer"), chooser)
+        self.model = loaded.model.to(device).eval()
+        self.trie = content_trie(loaded.items).to(device)
+        self.beam = beam
+        self.device = device
+
+    def recommend(self, user_context: UserContext, k: int) -> list[ScoredDSID]:
+        history = self.resolve(user_context)
+        cfg = self.model.cfg
+        codes, ids = self.model_codes(history)
+        profile = profile_features(user_context.profile, cfg.profile_buckets)
+        batch = make_code_batch([codes], cfg.max_recent, cfg.max_summary, [profile], ids=[ids]).to(self.device)
+        # items sharing a content path collapse in the output, so decode more than k
+        decoded = beam_search(self.model, batch, self.trie, max(self.beam, 4 * k))
+        creatives = decoded.creative[0].tolist() if cfg.creative_sizes else None
+        return self.output(user_context, history, decoded.items[0].tolist(), decoded.scores[0].tolist(),
+                           creatives, k)
+
+
+class PopularityRecommender(_CatalogueView):
+    """The items seen most in training, the same for everyone; score = log share of interactions."""
+
+    def __init__(self, items: ItemCodes, counts: np.ndarray, tokenizer_version: str | None = None,
+                 chooser: CreativeChooser | None = None) -> None:
+        super().__init__(items, tokenizer_version, chooser)
+        self.counts = counts
+        self._rows = popular_items(counts, len(counts)).tolist()
+        log_share = np.log(np.maximum(counts, 1e-12) / max(int(counts.sum()), 1))
+        self._scores = log_share[self._rows].tolist()
+
+    def recommend(self, user_context: UserContext, k: int) -> list[ScoredDSID]:
+        history = self.resolve(user_context)
+        return self.output(user_context, history, self._rows, self._scores, None, k)
+
+
+def load_recommender(model_dir: Path, kind: str = "grm", chooser: CreativeChooser | None = None,
+                     device: torch.device | str = "cpu") -> Recommender:
+    """A trained model folder (``ragvid rec train --out DIR``) as a ``Recommender``: ``kind`` "grm" or
+    "popularity" (the same catalogue and training counts)."""
+    loaded = load_model(model_dir, device)
+    if kind == "popularity":
+        return PopularityRecommender(loaded.items, loaded.counts, loaded.meta.get("tokenizer"), chooser)
+    return GRMRecommender(loaded, chooser, device=device)

@@ -1,0 +1,174 @@
+"""`ragvid rec …`: train and evaluate the generative recommender (GRM) on a leave-one-out data set.
+
+Bad input (a missing data set, a malformed interaction or index file, an unknown preset) prints one line
+naming the file and field on stderr and exits 2.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, cast
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from rag_recsys.grm.pipeline import ModelKind
+
+rec_app = typer.Typer(
+    help="Train and evaluate the generative recommender (GRM) on interaction data.",
+    no_args_is_help=True,
+)
+
+MODEL_KINDS = ("grm", "sasrec")
+
+
+def _fail(message: str) -> NoReturn:
+    print(" ".join(message.split()), file=sys.stderr)
+    raise typer.Exit(2)
+
+
+def _load(dataset: str, index: Path | None, out: Path | None) -> tuple[Any, Any]:
+    """The data set and its leave-one-out split; bad data ends the command with a one-line error."""
+    from rag_recsys.grm.data import DataError
+    from rag_recsys.grm.datasets import dataset_dir, load_dataset
+    from rag_recsys.grm.pipeline import split_dataset
+
+    if index is not None and not index.is_file():
+        _fail(f"--index: file not found: {index}")
+    try:
+        data = load_dataset(dataset_dir(dataset), index, out / "items.sid.json" if out else None)
+        return data, split_dataset(data)
+    except DataError as exc:
+        _fail(str(exc))
+
+
+@rec_app.command()
+def train(
+    dataset: Annotated[str, typer.Argument(help="Data set folder, or a preset: beauty, scientific.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Model folder to write (best.pt, last.pt, train.json).")],
+    index: Annotated[
+        Path | None,
+        typer.Option(help="Item → code path index (TIGER/LETTER JSON or a SID index); default: the data set's "
+                     "own index, else its item texts encoded by the shipped D-SID tokenizer."),
+    ] = None,
+    preset: Annotated[str, typer.Option(help="Model shape: tiny, small, base, paper.")] = "small",
+    model: Annotated[str, typer.Option(help="grm, or sasrec (the item-ID baseline).")] = "grm",
+    seed: Annotated[int, typer.Option()] = 0,
+    epochs: Annotated[int, typer.Option(min=1)] = 30,
+    lr: Annotated[float, typer.Option(min=0.0)] = 2e-3,
+    batch_size: Annotated[int, typer.Option(min=1)] = 256,
+    eval_every: Annotated[int, typer.Option(min=1, help="Epochs between validation runs.")] = 3,
+    patience: Annotated[int, typer.Option(min=1, help="Validation runs without improvement before stopping.")] = 3,
+    time_limit: Annotated[float | None, typer.Option(help="Stop after this many seconds of training.")] = None,
+    device: Annotated[str, typer.Option(help="cpu, cuda, …")] = "cpu",
+    resume: Annotated[bool, typer.Option(help="Continue the run in --out from its last checkpoint.")] = False,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet")] = False,
+) -> None:
+    """Train on DATASET's leave-one-out training part, keeping the weights with the best validation NDCG@10."""
+    import torch
+
+    from rag_recsys.grm.config import PRESETS, TrainConfig
+    from rag_recsys.grm.pipeline import train_on
+
+    if preset not in PRESETS:
+        _fail(f"--preset: unknown preset {preset!r} (one of {', '.join(PRESETS)})")
+    if model not in MODEL_KINDS:
+        _fail(f"--model: unknown model {model!r} (one of {', '.join(MODEL_KINDS)})")
+    if out.exists() and not out.is_dir():
+        _fail(f"--out: not a folder: {out}")
+    if (out / "last.pt").exists() and not resume:
+        _fail(f"--out: {out} already holds a run; pass --resume to continue it or choose another folder")
+    try:
+        torch.device(device)
+    except RuntimeError:
+        _fail(f"--device: unknown device {device!r}")
+    data, _ = _load(dataset, index, out)
+    cfg = TrainConfig(epochs=epochs, lr=lr, batch_size=batch_size, eval_every=eval_every, patience=patience,
+                      seed=seed, time_limit_s=time_limit, warmup_steps=100)
+    command = " ".join(shlex.quote(a) for a in ["ragvid", *sys.argv[1:]])
+    console = Console(stderr=True)
+    console.print(f"{data.name}: {len(data.interactions)} users, {len(data.items.item_ids)} items, "
+                  f"levels {data.items.sizes} ({data.index_source})", highlight=False)
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.fields[status]}"), console=console, disable=quiet) as progress:
+        task = progress.add_task("epochs", total=epochs, status="")
+
+        def on_event(event: dict[str, Any]) -> None:
+            if event["event"] != "epoch":
+                progress.update(task, completed=event["epoch"])
+                return
+            status = f"loss {event['loss']:.3f}"
+            if "valid" in event:
+                status += f"  valid NDCG@10 {event['valid']['ndcg_at_10']:.4f} (best epoch {event['best_epoch']})"
+            progress.update(task, completed=event["epoch"], status=status)
+
+        kind = cast("ModelKind", model)
+        result = train_on(data, out, kind, preset, cfg, command, resume, torch.device(device), on_event)
+    console.print(f"best epoch {result.best_epoch}: " + ", ".join(f"{k} {v:.4f}" for k, v in result.best_valid.items())
+                  + f"; stopped: {result.stopped}; {result.train_seconds:.0f}s; wrote {out}", highlight=False)
+
+
+@rec_app.command("eval")
+def eval_(
+    model_dir: Annotated[Path, typer.Argument(help="Model folder written by `ragvid rec train`.")],
+    dataset: Annotated[
+        str | None, typer.Option(help="Data set folder or preset (default: the one the model was trained on).")
+    ] = None,
+    index: Annotated[Path | None, typer.Option(help="Index the model was trained with (default: as trained).")] = None,
+    split: Annotated[str, typer.Option(help="test or valid.")] = "test",
+    beam: Annotated[int, typer.Option(min=10, help="Beam width of the GRM's constrained beam search.")] = 50,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Metrics JSON (default: MODEL_DIR/metrics.json).")
+    ] = None,
+    device: Annotated[str, typer.Option()] = "cpu",
+) -> None:
+    """Recall@5/10 and NDCG@5/10 of a trained model (full ranking over all items) beside popularity."""
+    from rag_recsys.grm.pipeline import PROVENANCE, evaluate_on, load_model, popularity_metrics
+    from rag_recsys.grm.trainer import BEST
+
+    if split not in ("test", "valid"):
+        _fail(f"--split: expected test or valid, got {split!r}")
+    if not (model_dir / BEST).is_file():
+        _fail(f"MODEL_DIR: {model_dir / BEST}: not found (train with `ragvid rec train --out {model_dir}`)")
+    provenance = json.loads((model_dir / PROVENANCE).read_text()) if (model_dir / PROVENANCE).is_file() else {}
+    import pickle
+
+    try:
+        loaded = load_model(model_dir, device)
+    except (RuntimeError, KeyError, ValueError, EOFError, pickle.UnpicklingError) as exc:
+        _fail(f"{model_dir / BEST}: not a model checkpoint ({type(exc).__name__})")
+    if index is None and dataset is None and provenance.get("index_file"):
+        index = Path(provenance["index_file"])
+    data, parts = _load(dataset or _trained_on(provenance, model_dir), index, model_dir)
+    if data.items.item_ids != loaded.items.item_ids or not (data.items.codes == loaded.items.codes).all():
+        _fail(f"--index: the items or codes of {data.index_source} differ from those the model was trained on")
+    chosen = parts.test if split == "test" else parts.valid
+    metrics = evaluate_on(loaded, chosen, beam, device)
+    popularity = popularity_metrics(parts, len(data.items.item_ids), test=split == "test")
+    table = Table(title=f"{data.name} {split}: {len(chosen.targets)} users, {len(data.items.item_ids)} items")
+    for column in ("model", "Recall@5", "NDCG@5", "Recall@10", "NDCG@10"):
+        table.add_column(column)
+    keys = ("recall_at_5", "ndcg_at_5", "recall_at_10", "ndcg_at_10")
+    for name, values in ((loaded.kind, metrics), ("popularity", popularity)):
+        table.add_row(name, *(f"{values[k]:.4f}" for k in keys))
+    Console().print(table)
+    doc = {"model_dir": str(model_dir), "dataset": data.name, "index_source": data.index_source, "split": split,
+           "beam": beam, "users": len(chosen.targets), "metrics": metrics, "popularity": popularity,
+           "trained": {k: provenance.get(k) for k in ("command", "seed", "device", "train_s_total", "best_epoch")}}
+    target = output or model_dir / "metrics.json"
+    target.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    Console(stderr=True).print(f"wrote {target}", highlight=False)
+
+
+def _trained_on(provenance: dict[str, Any], model_dir: Path) -> str:
+    """The data set folder a model was trained on, from its provenance (the interaction file's folder)."""
+    inter = provenance.get("inter_file")
+    if not inter:
+        _fail(f"--dataset: {model_dir / 'train.json'} does not say which data set the model was trained on")
+    return str(Path(inter).parent)

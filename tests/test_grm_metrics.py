@@ -1,0 +1,50 @@
+"""Ranking metrics on hand-computed cases, and the one-rank-slot-per-item rule of the dedup level."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from rag_recsys.grm.data import Split, add_dedup_level
+from rag_recsys.grm.evaluator import evaluate, ndcg_at_k, ranking_metrics, recall_at_k, target_ranks
+
+
+def test_target_ranks_first_hit_or_minus_one() -> None:
+    ranked = np.array([[3, 1, 2], [5, 6, 7], [9, 9, 4]])
+    assert target_ranks(np.array([2, 8, 9]), ranked).tolist() == [2, -1, 0]
+
+
+def test_recall_and_ndcg_hand_computed() -> None:
+    # ranks 0, 1, 4, 7 and two misses; six users
+    ranks = np.array([0, 1, 4, 7, -1, -1])
+    assert recall_at_k(ranks, 5) == pytest.approx(3 / 6)
+    assert recall_at_k(ranks, 10) == pytest.approx(4 / 6)
+    dcg5 = 1 / math.log2(2) + 1 / math.log2(3) + 1 / math.log2(6)
+    assert ndcg_at_k(ranks, 5) == pytest.approx(dcg5 / 6)
+    assert ndcg_at_k(ranks, 10) == pytest.approx((dcg5 + 1 / math.log2(9)) / 6)
+    assert ranking_metrics(ranks) == {
+        "recall_at_5": pytest.approx(0.5), "ndcg_at_5": pytest.approx(dcg5 / 6),
+        "recall_at_10": pytest.approx(4 / 6), "ndcg_at_10": pytest.approx((dcg5 + 1 / math.log2(9)) / 6),
+    }
+
+
+def test_empty_split_scores_zero() -> None:
+    assert recall_at_k(np.array([], dtype=int), 10) == 0.0
+    assert ndcg_at_k(np.array([], dtype=int), 10) == 0.0
+
+
+def test_dedup_level_gives_each_item_its_own_slot() -> None:
+    paths = np.array([[1, 2], [1, 2], [0, 5], [1, 2], [0, 5], [3, 3]])
+    codes, size = add_dedup_level(paths)
+    assert size == 3
+    assert codes[:, 2].tolist() == [0, 1, 0, 2, 1, 0]  # numbered in row order within each shared path
+    assert len({tuple(r) for r in codes.tolist()}) == len(paths)
+
+
+def test_items_sharing_a_path_never_hit_each_other() -> None:
+    # items 0, 1 and 3 share content path (1, 2); the ranker always returns item 0 first
+    split = Split(histories=[np.array([5])] * 3, profiles=[[]] * 3, targets=np.array([0, 1, 3]))
+    metrics = evaluate(lambda h, _p: np.tile(np.array([0, 2, 4]), (len(h), 1)), split)
+    assert metrics["recall_at_10"] == pytest.approx(1 / 3)  # only the user whose target is item 0 hits

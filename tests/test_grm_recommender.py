@@ -1,0 +1,169 @@
+"""The Recommender protocol: schema, the GRM and popularity implementations, the creative chooser."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from rag_recsys.creative import DEFAULT_CREATIVE
+from rag_recsys.grm.config import TrainConfig
+from rag_recsys.grm.datasets import load_dataset
+from rag_recsys.grm.pipeline import train_on
+from rag_recsys.grm.popularity import item_counts, popular_items
+from rag_recsys.grm.serving import GRMRecommender, PopularityRecommender, load_recommender
+from rag_recsys.recommender import (
+    HistoryError,
+    Recommender,
+    ResolvedItem,
+    StyleOrHabitChooser,
+    UserContext,
+    resolve_history,
+)
+from rag_recsys.tokenizer import DSIDTokenizer
+
+
+def _synthetic_dataset(folder: Path, sid_index: bool = False) -> Path:
+    """40 items on 4-level paths (pairs of items share a path), 80 users walking runs of neighbouring items."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    if sid_index:
+        tokenizer = DSIDTokenizer.load_default()
+        paths = tokenizer.lexicon.content_paths()[:20]
+        content = {str(i): paths[i // 2] for i in range(40)}
+        doc: object = {"tokenizer": tokenizer.version, "content_sizes": tokenizer.lexicon.content_sizes,
+                       "content": content}
+    else:
+        doc = {str(i): [f"<a_{i // 10}>", f"<b_{(i // 5) % 2}>", f"<c_{(i // 2) % 3}>"] for i in range(40)}
+    (folder / "Toy.index.json").write_text(json.dumps(doc))
+    users = {}
+    for u in range(80):
+        start = int(rng.integers(0, 34))
+        users[str(u)] = [str(start + k) for k in range(int(rng.integers(4, 7)))]
+    (folder / "Toy.inter.json").write_text(json.dumps(users))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = _synthetic_dataset(tmp_path_factory.mktemp("toy"))
+    out = tmp_path_factory.mktemp("model")
+    data = load_dataset(folder)
+    cfg = TrainConfig(epochs=3, batch_size=16, eval_every=1, warmup_steps=5, lr=3e-3)
+    train_on(data, out, "grm", "tiny", cfg, "pytest")
+    return out
+
+
+def test_user_context_schema() -> None:
+    ctx = UserContext.model_validate({
+        "history": ["a text", [1, 2, 3], {"content": [1, 2, 3], "creative": [0, 1]}],
+        "profile": {"age": "25-34", "vip": True}, "style": "warm cozy",
+    })
+    assert ctx.history[1] == [1, 2, 3]
+    with pytest.raises(ValidationError):
+        UserContext.model_validate({"history": [], "favourite": "x"})  # unknown key
+    with pytest.raises(ValidationError):
+        UserContext.model_validate({"history": [[1, -2]]})  # codes are non-negative
+    assert UserContext().history == [] and UserContext().style is None
+
+
+def test_history_errors_name_the_entry() -> None:
+    ctx = UserContext(history=[[0, 1, 2], [0, 9, 2]])
+    with pytest.raises(HistoryError, match=r"history\[1\]: content code 9 at level 1 is out of range"):
+        resolve_history(ctx, [4, 2, 3], [], None)
+    with pytest.raises(HistoryError, match=r"history\[0\]: texts and SID files need"):
+        resolve_history(UserContext(history=["coffee"]), [4, 2, 3], [], None)
+    with pytest.raises(HistoryError, match=r"history\[0\]: content path of 2 codes"):
+        resolve_history(UserContext(history=[[0, 1]]), [4, 2, 3], [], None)
+
+
+def test_code_path_with_creative_suffix_is_split() -> None:
+    resolved = resolve_history(UserContext(history=[[3, 1, 2, 4, 0]]), [4, 2, 3], [], None)
+    assert resolved == [ResolvedItem(content=[3, 1, 2], creative=[4, 0])]
+
+
+def test_creative_chooser_prefers_habit_then_default() -> None:
+    chooser = StyleOrHabitChooser()
+    ctx = UserContext()
+    history = [ResolvedItem(content=[0], creative=[2, 1]), ResolvedItem(content=[1], creative=[5, 3]),
+               ResolvedItem(content=[1], creative=[2, 1]), ResolvedItem(content=[2])]
+    assert chooser.choose(ctx, history, [0]) == [2, 1]
+    assert chooser.choose(ctx, history[:2], [0]) == [5, 3]  # a tie goes to the most recent
+    assert chooser.choose(ctx, [ResolvedItem(content=[0])], [0]) == DEFAULT_CREATIVE
+
+
+def test_popular_items_break_ties_by_row() -> None:
+    counts = item_counts([np.array([3, 1, 3]), np.array([1, 2])], 5)
+    assert counts.tolist() == [0, 2, 1, 2, 0]
+    assert popular_items(counts, 4).tolist() == [1, 3, 2, 0]
+
+
+def test_grm_recommender_returns_distinct_valid_dsids(model_dir: Path) -> None:
+    rec: Recommender = load_recommender(model_dir)
+    assert isinstance(rec, GRMRecommender)
+    catalogue = {tuple(r) for r in rec.items.codes[:, :3].tolist()}
+    out = rec.recommend(UserContext(history=[[1, 0, 0], [1, 0, 1], [1, 1, 2]], profile={"age": "30"}), k=8)
+    assert len(out) == 8
+    assert len({tuple(r.content) for r in out}) == 8  # items sharing a path collapse into one D-SID
+    assert all(tuple(r.content) in catalogue for r in out)
+    assert all(r.creative == DEFAULT_CREATIVE for r in out)  # no creative channel, no habit: the default
+    assert [r.score for r in out] == sorted((r.score for r in out), reverse=True)
+    assert all(r.item is not None and r.tokenizer is None for r in out)
+    habit = rec.recommend(UserContext(history=[{"content": [1, 0, 0], "creative": [4, 2]}]), k=3)
+    assert all(r.creative == [4, 2] for r in habit)
+
+
+def test_grm_recommender_follows_the_history(model_dir: Path) -> None:
+    rec = load_recommender(model_dir)
+    # users walk runs of neighbouring items: after items 20..23 the model should stay near a_2
+    out = rec.recommend(UserContext(history=[[2, 0, 0], [2, 0, 0], [2, 0, 1], [2, 0, 1]]), k=5)
+    assert sum(r.content[0] == 2 for r in out) >= 3
+
+
+def test_popularity_recommender(model_dir: Path) -> None:
+    rec = load_recommender(model_dir, kind="popularity")
+    assert isinstance(rec, PopularityRecommender)
+    out = rec.recommend(UserContext(), k=5)
+    assert len(out) == 5 and len({tuple(r.content) for r in out}) == 5
+    assert [r.score for r in out] == sorted((r.score for r in out), reverse=True)
+    assert out == rec.recommend(UserContext(history=[[0, 0, 0]]), k=5)  # the same for everyone
+
+
+def test_recommender_on_tokenizer_codes_reads_texts(tmp_path: Path) -> None:
+    folder = _synthetic_dataset(tmp_path / "toy", sid_index=True)
+    data = load_dataset(folder, folder / "Toy.index.json")
+    assert data.tokenizer == DSIDTokenizer.load_default().version
+    train_on(data, tmp_path / "m", "grm", "tiny", TrainConfig(epochs=1, batch_size=32, warmup_steps=1), "pytest")
+    rec = load_recommender(tmp_path / "m")
+    lexicon = DSIDTokenizer.load_default().lexicon
+    out = rec.recommend(UserContext(history=["espresso coffee beans", "running shoes"], style="luxury cinematic"),
+                        k=3)
+    assert len(out) == 3
+    assert all(lexicon.has_content(r.content) and lexicon.has_creative(r.creative) for r in out)
+    assert all(r.tokenizer == data.tokenizer for r in out)
+
+
+def test_model_with_a_creative_channel_generates_creative_codes(tmp_path: Path) -> None:
+    folder = tmp_path / "toy"
+    folder.mkdir()
+    content = {str(i): [i // 10, (i // 5) % 2, (i // 2) % 3] for i in range(40)}
+    creative = {str(i): [i % 10, i % 5] for i in range(40)}
+    doc = {"tokenizer": "toy", "content_sizes": [4, 2, 3], "content": content,
+           "creative_sizes": [10, 5], "creative": creative}
+    (folder / "Toy.index.json").write_text(json.dumps(doc))
+    (folder / "Toy.inter.json").write_text(json.dumps({str(u): [str((u + k) % 40) for k in range(5)]
+                                                       for u in range(40)}))
+    data = load_dataset(folder)
+    assert data.items.sizes == [4, 2, 3, 2, 10, 5]
+    train_on(data, tmp_path / "m", "grm", "tiny", TrainConfig(epochs=1, batch_size=16, warmup_steps=1), "pytest")
+    rec = load_recommender(tmp_path / "m")
+    assert isinstance(rec, GRMRecommender) and rec.model.cfg.creative_sizes == [10, 5]
+    out = rec.recommend(UserContext(history=[[1, 0, 0, 3, 3], {"content": [1, 0, 1], "creative": [4, 4]}]), k=20)
+    assert len(out) == 20
+    assert len({(tuple(r.content), tuple(r.creative)) for r in out}) == 20
+    assert all(0 <= r.creative[0] < 10 and 0 <= r.creative[1] < 5 for r in out)
+    # the model, not the chooser, picks creative paths: they vary (the chooser would give one habit path)
+    assert len({tuple(r.creative) for r in out}) > 1
