@@ -12,6 +12,7 @@ import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -99,16 +100,23 @@ def item_codes(
     return ItemCodes(ids, codes, [*sizes, dedup_size], list(creative_sizes) if creative is not None else [])
 
 
-def parse_token_index(path: Path) -> dict[str, list[int]]:
-    """An index file of the TIGER/LETTER family: ``{"item": ["<a_12>", "<b_3>", …]}`` or plain ints."""
+def read_json_object(path: Path, expected: str) -> tuple[dict[str, Any], bytes]:
+    """The non-empty JSON object in ``path`` and its bytes; a DataError naming the file otherwise."""
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw_bytes = path.read_bytes()
+        raw = json.loads(raw_bytes)
     except FileNotFoundError:
         raise DataError(path, "file", "not found") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DataError(path, "file", f"cannot read: {' '.join(str(exc).split())}") from None
     if not isinstance(raw, dict) or not raw:
-        raise DataError(path, "(top level)", "expected a non-empty object of item → code path")
+        raise DataError(path, "(top level)", f"expected a non-empty object of {expected}")
+    return raw, raw_bytes
+
+
+def parse_token_index(path: Path) -> dict[str, list[int]]:
+    """An index file of the TIGER/LETTER family: ``{"item": ["<a_12>", "<b_3>", …]}`` or plain ints."""
+    raw, _ = read_json_object(path, "item → code path")
     out: dict[str, list[int]] = {}
     for item, tokens in raw.items():
         if not isinstance(tokens, list) or not tokens:
@@ -128,14 +136,7 @@ def parse_token_index(path: Path) -> dict[str, list[int]]:
 
 def load_interactions(path: Path) -> dict[str, list[str]]:
     """``{"user": [item, …]}`` in chronological order; item ids are kept as strings."""
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(path, "file", "not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(path, "file", f"cannot read: {' '.join(str(exc).split())}") from None
-    if not isinstance(raw, dict) or not raw:
-        raise DataError(path, "(top level)", "expected a non-empty object of user → item list")
+    raw, _ = read_json_object(path, "user → item list")
     out: dict[str, list[str]] = {}
     for user, items in raw.items():
         if not isinstance(items, list) or not all(isinstance(i, str | int) for i in items):

@@ -23,6 +23,7 @@ from rag_recsys.grm.data import (
     load_interactions,
     load_profiles,
     parse_token_index,
+    read_json_object,
 )
 
 DATA_ENV = "RAGVID_DATA"
@@ -122,15 +123,7 @@ def encode_item_texts(items_file: Path, cache: Path | None = None) -> tuple[dict
     from rag_recsys.tokenizer import DSIDTokenizer
 
     tokenizer = DSIDTokenizer.load_default()
-    try:
-        raw_bytes = items_file.read_bytes()
-        raw = json.loads(raw_bytes)
-    except FileNotFoundError:
-        raise DataError(items_file, "file", "not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(items_file, "file", f"cannot read: {' '.join(str(exc).split())}") from None
-    if not isinstance(raw, dict) or not raw:
-        raise DataError(items_file, "(top level)", "expected a non-empty object of item → metadata")
+    raw, raw_bytes = read_json_object(items_file, "item → metadata")
     digest = hashlib.sha256(raw_bytes).hexdigest()
     sizes = list(tokenizer.lexicon.content_sizes)
     if cache is not None and cache.is_file():
