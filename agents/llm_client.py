@@ -67,9 +67,6 @@ class LLMUnavailable(LLMError):
 class LLMModelMissing(LLMError):
     """The server answers but does not serve the model (see `GET /v1/models`)."""
 
-    def __init__(self, message: str, *, url: str = "", model: str = "", served: list[str] | None = None) -> None:
-        self.served = list(served or [])
-        super().__init__(message, url=url, model=model)
 
 
 class LLMContextFull(LLMError):
@@ -268,8 +265,9 @@ class StructuredClient:
     # ------------------------------------------------------------------ check
 
     async def check(self) -> list[str]:
-        """`GET /v1/models`: the served model ids. Raises LLMUnavailable (nothing listens; connect
-        timeout 3 s), LLMTimeout, LLMModelMissing (the model is not among them) or LLMError."""
+        """`GET /v1/models`: the served model ids (a client without a model takes the first).
+        Raises LLMUnavailable (nothing listens; connect timeout 3 s), LLMTimeout, LLMModelMissing
+        (the model is not among them) or LLMError."""
         url = f"{self.base_url}/models"
         headers = {"Authorization": f"Bearer {self.api_key}"}
         try:
@@ -299,13 +297,14 @@ class StructuredClient:
             self._kind = "llama.cpp"
         elif "me" in owners:  # llama-cpp-python's server
             self._kind = "llama-cpp-python"
+        if not self.model and ids:  # none named: a vLLM server usually serves exactly one
+            self.model = ids[0]
         if self.model not in ids:
             served = ", ".join(ids) or "none"
             raise LLMModelMissing(
                 f"model '{self.model}' is not served at {self.base_url} (served: {served})",
                 url=self.base_url,
                 model=self.model,
-                served=ids,
             )
         self._checked = True
         return ids

@@ -21,8 +21,9 @@ from agents.models import Source
 Check = Callable[[str, Any, Any], str | None]  # (path, llm value, rule value) -> why it is rejected
 
 
-def _pattern(path: str) -> re.Pattern[str]:
-    return re.compile("^" + re.escape(path).replace(r"\[\*\]", r"\[\d+\]") + r"(\.|\[|$)")
+def _pattern(path: str, *, exact: bool = False) -> re.Pattern[str]:
+    """`path` with `[*]` for any index; matching the path and everything under it unless `exact`."""
+    return re.compile("^" + re.escape(path).replace(r"\[\*\]", r"\[\d+\]") + ("$" if exact else r"(\.|\[|$)"))
 
 
 @dataclass
@@ -38,9 +39,7 @@ class RoleSpec:
 
     def __post_init__(self) -> None:
         self._compiled = [_pattern(p) for p in self.locked]
-        self._choices = [
-            (re.compile(_pattern(p).pattern.removesuffix(r"(\.|\[|$)") + "$"), v) for p, v in self.choices.items()
-        ]
+        self._choices = [(_pattern(p, exact=True), v) for p, v in self.choices.items()]
 
     def is_locked(self, path: str) -> bool:
         return any(p.match(path) for p in self._compiled)

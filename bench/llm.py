@@ -96,14 +96,11 @@ class TemplateTokenizer:
         self.formatter = Jinja2ChatFormatter(meta["tokenizer.chat_template"], eos_token=eos, bos_token=bos)
         self.client = client
 
-    async def prompt(self, messages: list[dict[str, Any]]) -> list[int]:
-        text = self.formatter(messages=clean_messages(messages)).prompt  # type: ignore[arg-type]
-        return await self._tokens(text)
+    def render(self, messages: list[dict[str, Any]]) -> str:
+        """The prompt text the server builds from `messages` (generation prompt included)."""
+        return self.formatter(messages=clean_messages(messages)).prompt  # type: ignore[arg-type]
 
-    async def text(self, text: str) -> list[int]:
-        return await self._tokens(text)
-
-    async def _tokens(self, text: str) -> list[int]:
+    async def tokens(self, text: str) -> list[int]:
         tokens = await self.client.tokenize(text)
         if tokens is None:
             raise SystemExit(f"{self.client.base_url} has no tokenize route")
@@ -113,9 +110,10 @@ class TemplateTokenizer:
 async def measure(calls: list[dict[str, Any]], tok: TemplateTokenizer) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     previous: list[int] | None = None
-    system = await tok.prompt(calls[0]["prompt"][:1]) if calls else []
+    system = await tok.tokens(tok.render(calls[0]["prompt"][:1])) if calls else []
     for call in calls:
-        prompt = await tok.prompt(call["prompt"])
+        templated = tok.render(call["prompt"])
+        prompt = await tok.tokens(templated)
         usage = call["usage"]
         row: dict[str, Any] = {
             "agent": call["agent"],
@@ -130,8 +128,7 @@ async def measure(calls: list[dict[str, Any]], tok: TemplateTokenizer) -> list[d
             row["baseline_share"] = common_prefix(prompt, system) / len(prompt)
         rows.append(row)
         # what the server holds after this call: the prompt, then the answer as it is read back
-        templated = tok.formatter(messages=clean_messages(call["prompt"])).prompt  # type: ignore[arg-type]
-        previous = await tok.text(templated + call["answer"])
+        previous = await tok.tokens(templated + call["answer"])
     for prev, row in itertools.pairwise(rows):
         p, c, n = prev["server_prompt_tokens"], prev["answer_tokens"], row["server_prompt_tokens"]
         if p and c and n:

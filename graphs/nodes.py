@@ -206,10 +206,7 @@ async def effect(state: VGAState, runtime: Runtime[RunContext]) -> dict[str, Any
     texts = {ln.line_id: ln.text for ln in plan_a.lines}
     previous = latest(state, "effect", EffectPlan)
     task = effect_task(instructions, plan_v, texts, _takes(state), findings, previous, r)
-    voice = [
-        {"line_id": t.line_id, "speech_start": round(t.speech_start, 3), "speech_end": round(t.speech_end, 3)}
-        for t in _takes(state)
-    ]
+    voice = [{"line_id": t.line_id, "speech_start": t.speech_start, "speech_end": t.speech_end} for t in _takes(state)]
     decision, entry, msgs = await _decide(ctx, state, task, context={"voice": voice}, findings=findings)
     plan: EffectPlan = decision.output
     ev = _progress("effect", f"{len(plan.cues)} cues, transitions {', '.join(plan.transitions)}", r)

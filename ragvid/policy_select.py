@@ -15,7 +15,7 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack
 from typing import Any
 
-from agents.llm_client import LLMError, LLMModelMissing, StructuredClient
+from agents.llm_client import LLMError, StructuredClient
 from agents.llm_policy import LLMPolicy
 from agents.policy import Policy, RulePolicy
 from ragvid.errors import UserError
@@ -25,8 +25,7 @@ log = logging.getLogger("ragvid.llm")
 
 
 async def _client(url: str, settings: Settings, stack: AsyncExitStack) -> StructuredClient:
-    """A checked client, closed with the run. Without a model name it takes the endpoint's first model
-    (a vLLM server usually serves exactly one)."""
+    """A checked client, closed with the run (without a model name: the endpoint's first model)."""
     client = StructuredClient(
         url,
         settings.llm_model or "",
@@ -35,14 +34,6 @@ async def _client(url: str, settings: Settings, stack: AsyncExitStack) -> Struct
         response_format=settings.llm_response_format,
     )
     stack.push_async_callback(client.aclose)
-    if not client.model:
-        try:
-            await client.check()
-        except LLMModelMissing as e:
-            served = e.served
-            if not served:
-                raise
-            client.model = served[0]
     await client.check()
     return client
 
