@@ -52,7 +52,7 @@ def _ctx(runtime: Runtime[RunContext] | None) -> RunContext:
     return ctx if ctx is not None else default_context()
 
 
-def _progress(node: str, message: str, round_: int | None = None, **extra: Any) -> Entry:
+def progress_event(node: str, message: str, round_: int | None = None, **extra: Any) -> Entry:
     event: Entry = {"node": node, "message": message, "round": round_, "t": time.time(), **extra}
     with contextlib.suppress(RuntimeError):  # outside a graph run (a node called directly) there is no stream
         get_stream_writer()(event)
@@ -119,7 +119,7 @@ async def load_sid(state: VGAState, runtime: Runtime[RunContext]) -> dict[str, A
     loaded = load_sid_file(Path(req.sid_file), ctx.tokenizer)
     brief = Brief.from_loaded(loaded, aspect=req.aspect, duration=req.duration)
     sim = f"{brief.similarity:.2f}" if brief.similarity is not None else "n/a (no meta)"
-    ev = _progress(
+    ev = progress_event(
         "load_sid",
         f"decoded {brief.content_path}+{brief.creative_path}: "
         f"{', '.join(brief.entities[:3])} / {brief.style.look}, cosine {sim}",
@@ -132,7 +132,7 @@ async def instruction(state: VGAState, runtime: Runtime[RunContext]) -> dict[str
     brief = require(state, "brief", Brief, key="")
     decision, entry, msgs = await _decide(ctx, state, instruction_task(brief), context=brief.model_dump(mode="json"))
     out: ShotInstructions = decision.output
-    ev = _progress("instruction", f"{len(out.shots)} shots, {out.target_duration:.1f}s, {out.tone}")
+    ev = progress_event("instruction", f"{len(out.shots)} shots, {out.target_duration:.1f}s, {out.tone}")
     return {"instructions": [entry], "messages": msgs, "events": [ev]}
 
 
@@ -146,7 +146,7 @@ async def visual(state: VGAState, runtime: Runtime[RunContext]) -> dict[str, Any
     task = visual_task(instructions, brief.images, findings, measured, r)
     decision, entry, msgs = await _decide(ctx, state, task, findings=findings)
     plan: VisualPlan = decision.output
-    ev = _progress("visual", f"storyboard: {len(plan.segments)} segments at {plan.bpm:.1f} bpm", r)
+    ev = progress_event("visual", f"storyboard: {len(plan.segments)} segments at {plan.bpm:.1f} bpm", r)
     return {"visual": [entry], "messages": msgs, "events": [ev]}
 
 
@@ -164,7 +164,7 @@ async def audio(state: VGAState, runtime: Runtime[RunContext]) -> dict[str, Any]
     plan: AudioPlan = decision.output
     rec = ToolRecorder("audio", r)
     tb = ctx.toolbox
-    _progress("audio", f"synthesizing {len(plan.lines)} lines ({tb.speech.name})", r)
+    progress_event("audio", f"synthesizing {len(plan.lines)} lines ({tb.speech.name})", r)
     lines = [Line(line_id=ln.line_id, text=ln.text, rate=ln.rate, voice=plan.voice) for ln in plan.lines]
     results = await gather_limited(
         2, [rec.call("speech", tb.speech.name, line.line_id, partial(tb.speech.synthesize, line)) for line in lines]
@@ -186,7 +186,7 @@ async def audio(state: VGAState, runtime: Runtime[RunContext]) -> dict[str, Any]
     music: AudioTrack = await rec.call("music", tb.music.name, plan.bgm.mood, lambda: tb.music.compose(plan.bgm))
     entry["takes"] = [t.model_dump(mode="json") for t in takes]
     entry["music"] = music.model_dump(mode="json")
-    ev = _progress(
+    ev = progress_event(
         "audio", f"voice {sum(t.duration for t in takes):.1f}s, music {plan.bgm.mood} {plan.bgm.bpm:.0f} bpm", r
     )
     return {"audio": [entry], "tool_calls": rec.calls, "messages": msgs, "events": [ev]}
@@ -209,7 +209,7 @@ async def effect(state: VGAState, runtime: Runtime[RunContext]) -> dict[str, Any
     voice = [{"line_id": t.line_id, "speech_start": t.speech_start, "speech_end": t.speech_end} for t in _takes(state)]
     decision, entry, msgs = await _decide(ctx, state, task, context={"voice": voice}, findings=findings)
     plan: EffectPlan = decision.output
-    ev = _progress("effect", f"{len(plan.cues)} cues, transitions {', '.join(plan.transitions)}", r)
+    ev = progress_event("effect", f"{len(plan.cues)} cues, transitions {', '.join(plan.transitions)}", r)
     return {"effect": [entry], "messages": msgs, "events": [ev]}
 
 
@@ -267,7 +267,7 @@ async def draft_render(state: VGAState, runtime: Runtime[RunContext]) -> dict[st
     settings = ctx.render_settings(req.aspect, draft=True)
     rec = ToolRecorder("draft_render", r)
     out = ctx.run_dir(req.run_id) / f"draft-r{r}.mp4"
-    _progress("draft_render", f"draft {settings.width}x{settings.height}", r)
+    progress_event("draft_render", f"draft {settings.width}x{settings.height}", r)
     plans = _plans_for_round(state, r)
     result, _ = await _render(ctx, state, rec, settings, out, out.with_suffix(".ass"), plans=plans)
     entry = {
@@ -279,7 +279,7 @@ async def draft_render(state: VGAState, runtime: Runtime[RunContext]) -> dict[st
         "width": settings.width,
         "height": settings.height,
     }
-    ev = _progress("draft_render", f"draft rendered in {result.seconds:.1f}s", r)
+    ev = progress_event("draft_render", f"draft rendered in {result.seconds:.1f}s", r)
     return {"drafts": [entry], "tool_calls": rec.calls, "events": [ev]}
 
 
@@ -304,7 +304,7 @@ async def critic(state: VGAState, runtime: Runtime[RunContext]) -> dict[str, Any
     entry["draft"] = measured.model_dump(mode="json")
     routed = route(critique)
     verdict = "accepted" if routed is None else f"back to {routed}"
-    ev = _progress(
+    ev = progress_event(
         "critic",
         f"round {r}: {len(critique.findings)} findings, {verdict}",
         r,
@@ -336,7 +336,7 @@ async def final_render(state: VGAState, runtime: Runtime[RunContext]) -> dict[st
     rec = ToolRecorder("final_render", chosen)
     out = Path(req.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    _progress("final_render", f"final {settings.width}x{settings.height} from round {chosen}", chosen)
+    progress_event("final_render", f"final {settings.width}x{settings.height} from round {chosen}", chosen)
     # rendered inside the run folder (beside its stems and subtitles), then copied out, so the user's
     # folder gets just the MP4 and its run record
     staged = ctx.run_dir(req.run_id) / "final.mp4"
@@ -360,5 +360,5 @@ async def final_render(state: VGAState, runtime: Runtime[RunContext]) -> dict[st
         "stems": {k: str(v) for k, v in result.stems.items()},
         "timeline": timeline.model_dump(mode="json"),
     }
-    ev = _progress("final_render", f"wrote {out} ({result.duration:.1f}s, {result.integrated_lufs} LUFS)", chosen)
+    ev = progress_event("final_render", f"wrote {out} ({result.duration:.1f}s, {result.integrated_lufs} LUFS)", chosen)
     return {"final": [entry], "tool_calls": rec.calls, "events": [ev]}

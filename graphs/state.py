@@ -9,7 +9,7 @@ checkpointer and the Studio API serialise them without custom types; `latest` re
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, TypedDict, TypeVar
+from typing import Annotated, Any, Literal, TypedDict, TypeVar
 
 from pydantic import BaseModel
 
@@ -23,6 +23,7 @@ class GenerateRequest(BaseModel):
     aspect: str = "9:16"
     duration: float | None = None
     run_id: str = ""
+    graph: Literal["vga", "rag"] = "vga"  # "rag": the SID file is the recommender's pick (graphs/rag.py)
 
 
 class VGAState(TypedDict, total=False):

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from rag_recsys.creative import CreativeStyle
 from rag_recsys.lexicon import ContentMeaning
+from rag_recsys.recommender import ScoredDSID
 from rag_recsys.tokenizer import DSIDTokenizer
 
 log = logging.getLogger("ragvid.sid")
@@ -124,7 +125,8 @@ def product_text_of(meta: ProductMeta | None) -> str:
     if meta is None:
         return ""
     parts = [meta.product, meta.brand, *meta.selling_points]
-    return ". ".join(p.strip() for p in parts if p and p.strip())
+    # selling points copied from product pages end in full stops of their own
+    return ". ".join(p.strip().rstrip(".") for p in parts if p and p.strip().rstrip("."))
 
 
 def parse_sid_file(path: Path) -> SidFile:
@@ -228,3 +230,25 @@ def write_sid_file(sid: SidFile, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(sid_to_json(sid), encoding="utf-8")
     return path
+
+
+def sid_from_recommendation(
+    rec: ScoredDSID, tokenizer: DSIDTokenizer, user: dict[str, Any] | None = None, file: str | Path | None = None
+) -> SidFile:
+    """The SID file of a recommended D-SID: its codes, the catalogue's product meta, the user's wishes.
+    Raises a SidFileError when the codes are not this tokenizer's (a model trained on a foreign index
+    recommends items, not D-SIDs a video can be made from) or the meta breaks the format's limits."""
+    if rec.tokenizer is None:
+        raise SidFileError(
+            "tokenizer",
+            f"the recommender's codes come from a foreign index, not a D-SID tokenizer; videos need codes of "
+            f"{tokenizer.version} (train with `ragvid rec train` on item texts)",
+            file,
+        )
+    try:
+        meta = ProductMeta.model_validate(rec.meta) if rec.meta is not None else None
+    except ValidationError as exc:
+        raise validation_error(exc, file, prefix="meta") from None
+    sid = SidFile(tokenizer=rec.tokenizer, content=rec.content, creative=rec.creative, meta=meta, user=user or {})
+    check_codes(sid, tokenizer, file)
+    return sid

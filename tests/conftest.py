@@ -3,12 +3,17 @@ a CLI runner in a subprocess (the real entry point, exit codes and stderr), and 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -70,3 +75,62 @@ def demo(run_cli, tmp_path_factory: pytest.TempPathFactory) -> Rendered:  # type
     """The README's demo: examples/sids/coffee.json on the embedded defaults."""
     out = tmp_path_factory.mktemp("demo") / "demo.mp4"
     return render(run_cli, EXAMPLES / "coffee.json", out)
+
+
+def load_example(name: str) -> ModuleType:
+    """``examples/<name>.py`` as a module (the examples are scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "examples" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+CATALOGUE_ITEMS = 300
+
+
+@pytest.fixture(scope="session")
+def rec_model(run_cli, tmp_path_factory: pytest.TempPathFactory) -> Path:  # type: ignore[no-untyped-def]
+    """A GRM trained with `ragvid rec train` on items encoded by the shipped tokenizer: Amazon Scientific cut
+    to its 300 most-seen items (all of its 4,344 texts take MiniLM ~7 min to encode on two cores; these
+    take seconds) and the users with 3+ interactions among them. Trained for seconds: good enough to rank
+    real items by history, not a benchmark (that is bench/grm.py)."""
+    from rag_recsys.grm.datasets import dataset_dir
+
+    source = dataset_dir("scientific")
+    interactions = json.loads((source / "Scientific.inter.json").read_text())
+    texts = json.loads((source / "Scientific.item.json").read_text())
+    counts = Counter(str(i) for seq in interactions.values() for i in seq)
+    kept = {item for item, _ in counts.most_common(CATALOGUE_ITEMS)}
+    users = {u: [str(i) for i in seq if str(i) in kept] for u, seq in interactions.items()}
+    folder = tmp_path_factory.mktemp("sci300")
+    (folder / "Sci300.inter.json").write_text(json.dumps({u: s for u, s in users.items() if len(s) >= 3}))
+    (folder / "Sci300.item.json").write_text(json.dumps({i: texts[i] for i in sorted(kept, key=int)}))
+    model = folder / "model"
+    res = run_cli("rec", "train", str(folder), "--out", str(model), "--preset", "tiny", "--epochs", "6",
+                  "--eval-every", "3", "-q")
+    assert res.code == 0, res.stderr[-2000:]
+    return model
+
+
+def kill_during_first_draft(args: list[str], env: dict[str, str]) -> str:
+    """Run ``ragvid ARGS``, SIGKILL it in the middle of its first draft render (a crash), return its run id."""
+    proc = subprocess.Popen([sys.executable, "-m", "ragvid.cli", *args], stderr=subprocess.PIPE, text=True, env=env,
+                            cwd=ROOT)
+    assert proc.stderr is not None
+    run_id = None
+    for line in proc.stderr:
+        if m := re.search(r"run (\d{8}-\d{6}-[0-9a-f]+)", line):
+            run_id = m.group(1)
+        if "draft_render r0: draft" in line and "rendered" not in line:
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(timeout=60)
+    assert run_id is not None and proc.returncode == -signal.SIGKILL, proc.returncode
+    return run_id
+
+
+def resume_run(run_id: str, env: dict[str, str]) -> None:
+    res = subprocess.run([sys.executable, "-m", "ragvid.cli", "generate", "--resume", run_id, "-q"],
+                         capture_output=True, text=True, env=env, cwd=ROOT, timeout=600, check=False)
+    assert res.returncode == 0, res.stderr

@@ -4,31 +4,21 @@ render runs to a finished video, and the node's verdicts are in the final state 
 from __future__ import annotations
 
 import copy
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, load_example
 from tools.probe import probe
 
 pytestmark = pytest.mark.slow
-
-
-def load_example() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("custom_node", ROOT / "examples" / "custom_node.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 async def test_custom_node_runs_in_the_graph(
     ragvid_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RAGVID_HOME", str(ragvid_home))
-    example = load_example()
+    example = load_example("custom_node")
     out = tmp_path / "custom.mp4"
     state = await example.run(EXAMPLES / "skincare.json", out)
     verdicts = [e for e in state["events"] if e.get("node") == "brand_safety"]

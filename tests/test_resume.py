@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import signal
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, kill_during_first_draft, resume_run
 from tools.probe import probe
 
 pytestmark = pytest.mark.slow
@@ -23,35 +19,9 @@ def test_killed_run_resumes_from_checkpoint(tmp_path: Path) -> None:
     home = tmp_path / "home"  # a cold cache of its own, so "cached" below means cached by this run
     env = {**os.environ, "RAGVID_HOME": str(home)}
     out = tmp_path / "resumed.mp4"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ragvid.cli", "generate", str(EXAMPLES / "coffee.json"), "-o", str(out)],
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
-    assert proc.stderr is not None
-    run_id = None
-    for line in proc.stderr:
-        if m := re.search(r"run (\d{8}-\d{6}-[0-9a-f]+)", line):
-            run_id = m.group(1)
-        if "draft_render r0: draft" in line and "rendered" not in line:
-            proc.send_signal(signal.SIGKILL)  # a crash in the middle of the first draft render
-            break
-    proc.wait(timeout=60)
-    assert run_id is not None and proc.returncode == -signal.SIGKILL
+    run_id = kill_during_first_draft(["generate", str(EXAMPLES / "coffee.json"), "-o", str(out)], env)
     assert not out.exists()
-
-    res = subprocess.run(
-        [sys.executable, "-m", "ragvid.cli", "generate", "--resume", run_id, "-q"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=600,
-        check=False,
-    )
-    assert res.returncode == 0, res.stderr
+    resume_run(run_id, env)
     assert probe(out).duration > 10
     record = json.loads(out.with_suffix(".run.json").read_text())
     calls = record["tool_calls"]
@@ -61,3 +31,24 @@ def test_killed_run_resumes_from_checkpoint(tmp_path: Path) -> None:
     # the pre-crash nodes' outputs are in the resumed record: the run did not start over
     assert record["instructions"]["output"]["shots"]
     assert record["run_id"] == run_id
+
+
+def test_killed_rag_run_resumes_inside_its_vga_subgraph(rec_model: Path, tmp_path: Path) -> None:
+    """`ragvid recommend --generate` killed mid-draft: `ragvid generate --resume` continues inside the VGA
+    subgraph with the recommendation it had, without asking the recommender again or redoing speech."""
+    env = {**os.environ, "RAGVID_HOME": str(tmp_path / "home")}
+    out = tmp_path / "rag.mp4"
+    user = EXAMPLES.parent / "users" / "lab_tech.json"
+    run_id = kill_during_first_draft(
+        ["recommend", "-u", str(user), "--model", str(rec_model), "--generate", "-o", str(out), "--duration", "10"],
+        env,
+    )
+    handed = json.loads((tmp_path / "home" / "runs" / run_id / "recommended.sid.json").read_text())
+    resume_run(run_id, env)
+    assert 8.5 <= probe(out).duration <= 11.5
+    record = json.loads(out.with_suffix(".run.json").read_text())
+    assert record["inputs"]["graph"] == "rag" and record["inputs"]["sid"] == handed
+    speech = Counter((c["round"], c["what"]) for c in record["tool_calls"] if c["tool"] == "speech")
+    assert speech and max(speech.values()) == 1
+    # a resume by id has no recommender (asking one would fail the run): the ranking is the checkpointed one
+    assert record["inputs"]["recommendations"]["ranked"][0]["content"] == handed["content"]

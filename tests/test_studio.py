@@ -1,5 +1,5 @@
-"""LangGraph Studio: `langgraph dev` serves the VGA graph offline, and a run started through its API
-streams the nodes' progress (custom stream mode) and ends with the final render in the state.
+"""LangGraph Studio: `langgraph dev` serves the VGA and RaG graphs offline, and runs started through its
+API stream the nodes' progress (custom stream mode) and end with the final render in the state.
 
 The server runs as a real subprocess (the same CLI a user starts) on 127.0.0.1 with a free port, its
 own RAGVID_HOME, the CLI's analytics, the server's version check and LangSmith tracing switched off,
@@ -73,7 +73,7 @@ def _scratch_config(folder: Path) -> Path:
 
 def test_langgraph_json_serves_vga_offline() -> None:
     config = json.loads((ROOT / "langgraph.json").read_text())
-    assert config["graphs"] == {"vga": "./graphs/studio.py:vga"}
+    assert config["graphs"] == {"vga": "./graphs/studio.py:vga", "rag": "./graphs/studio.py:rag"}
     # the server's PyPI version check; set in the config so a plain `langgraph dev` skips it too
     assert config["env"]["LANGGRAPH_NO_VERSION_CHECK"] == "true"
 
@@ -89,7 +89,7 @@ class DevServer:
 
 
 @pytest.fixture(scope="module")
-def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+def dev_server(tmp_path_factory: pytest.TempPathFactory, rec_model: Path) -> Iterator[DevServer]:
     scratch = tmp_path_factory.mktemp("studio")
     home = scratch / "home"
     home.mkdir()
@@ -112,7 +112,7 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
         # blockbuster aborts the run at the first call (docs/studio.md)
         "--allow-blocking",
     ]
-    env = {**os.environ, **OFFLINE_ENV, "RAGVID_HOME": str(home)}
+    env = {**os.environ, **OFFLINE_ENV, "RAGVID_HOME": str(home), "RAGVID_MODEL": str(rec_model)}
     for key in ("LANGSMITH_API_KEY", "LANGCHAIN_API_KEY", "LANGGRAPH_CLOUD_LICENSE_KEY"):
         env.pop(key, None)
     with log.open("wb") as sink:
@@ -207,3 +207,42 @@ def test_run_streams_progress_and_final_state(dev_server: DevServer, tmp_path: P
     # the thread keeps the final state (the dev server's checkpointer)
     kept = client.threads.get_state(thread["thread_id"])
     assert kept["values"]["final"][-1]["path"] == str(out)
+
+
+def test_dev_server_lists_the_rag_graph(dev_server: DevServer) -> None:
+    client = langgraph_sdk.get_sync_client(url=dev_server.url)
+    (assistant,) = client.assistants.search(graph_id="rag")
+    nodes = {n["id"] for n in client.assistants.get_graph(assistant["assistant_id"])["nodes"]}
+    assert {"recommend", "vga"} <= nodes, nodes
+    inner = {n["id"] for n in client.assistants.get_graph(assistant["assistant_id"], xray=True)["nodes"]}
+    assert {f"vga:{n}" for n in PROGRESS_NODES} <= inner, inner  # the VGA subgraph expands in Studio
+
+
+@pytest.mark.timeout(RUN_S + STARTUP_S + 30)
+def test_rag_run_streams_from_inside_its_subgraph(dev_server: DevServer, tmp_path: Path) -> None:
+    client = langgraph_sdk.get_sync_client(url=dev_server.url, timeout=httpx.Timeout(RUN_S, connect=10))
+    (assistant,) = client.assistants.search(graph_id="rag")
+    thread = client.threads.create()
+    out = tmp_path / "rag.mp4"
+    request = {"sid_file": "", "out": str(out), "duration": 8, "run_id": "studio-rag", "graph": "rag"}
+    user = json.loads((EXAMPLES.parent / "users" / "lab_tech.json").read_text())
+    custom: list[dict[str, Any]] = []
+    values: list[dict[str, Any]] = []
+    errors: list[Any] = []
+    for part in client.runs.stream(thread["thread_id"], assistant["assistant_id"],
+                                   input={"request": request, "user": user},
+                                   stream_mode=["custom", "values"], stream_subgraphs=True):
+        if part.event.startswith("custom"):  # "custom|vga:<task id>" from inside the subgraph
+            custom.append(part.data)
+        elif part.event == "values":
+            values.append(part.data)
+        elif part.event == "error":
+            errors.append(part.data)
+    assert not errors, f"run failed: {errors}\n{dev_server.tail()}"
+    seen = [ev["node"] for ev in custom]
+    assert seen[0] == "recommend" and set(seen) >= PROGRESS_NODES | {"recommend"}, seen
+    state = values[-1]
+    picked = state["recommendations"][-1]
+    assert state["request"]["sid_file"] == picked["sid_file"]
+    assert state["brief"][-1]["content_path"] == picked["ranked"][picked["chosen"]]["content"]
+    assert Path(state["final"][-1]["path"]) == out and 6.5 <= state["final"][-1]["duration"] <= 9.5

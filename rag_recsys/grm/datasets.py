@@ -154,6 +154,7 @@ class Dataset:
     index_file: Path | None  # None: encoded from the item texts here
     tokenizer: str | None  # version whose content paths the codes are (None: a foreign index)
     profiles: dict[str, dict[str, object]]  # from an optional <Name>.user.json; empty for the Amazon sets
+    items_file: Path | None = None  # <Name>.item.json (item texts), whatever index gave the codes
 
 
 def load_dataset(folder: Path, index: Path | None = None, encode_cache: Path | None = None) -> Dataset:
@@ -163,23 +164,23 @@ def load_dataset(folder: Path, index: Path | None = None, encode_cache: Path | N
     inter = interactions_file(folder)
     name = inter.name.removesuffix(".inter.json")
     index = index or default_index(folder)
+    texts = _one(folder, ".item.json", required=False)
     sid_index = read_sid_index(index) if index is not None else None
     if sid_index is not None:
         assert index is not None
-        tokenizer = sid_index.tokenizer
+        tokenizer: str | None = sid_index.tokenizer
         items = item_codes(sid_index.content, sid_index.content_sizes, sid_index.creative, sid_index.creative_sizes,
                            file=index)
         source = f"{index} (tokenizer {tokenizer})"
     elif index is not None:
         items = item_codes(parse_token_index(index), file=index)
         source, tokenizer = str(index), None
-    else:
-        texts = _one(folder, ".item.json", required=False)
-        if texts is None:
-            raise DataError(folder, "--index", "no index file given and no *.item.json to encode")
+    elif texts is not None:
         paths, sizes, tokenizer = encode_item_texts(texts, encode_cache)
         items = item_codes(paths, content_sizes=sizes, file=texts)
         source = f"tokenizer {tokenizer} on {texts}"
+    else:
+        raise DataError(folder, "--index", "no index file given and no *.item.json to encode")
     users = _one(folder, ".user.json", required=False)
     profiles = load_profiles(users) if users is not None else {}
-    return Dataset(name, load_interactions(inter), inter, items, source, index, tokenizer, profiles)
+    return Dataset(name, load_interactions(inter), inter, items, source, index, tokenizer, profiles, texts)

@@ -1,8 +1,9 @@
 """Train, save, load and evaluate a recommender on a data set: what ``ragvid rec`` and the bench share.
 
 A model folder holds ``best.pt`` (weights with the best validation NDCG@10, the model config and the item
-table, so it is self-contained), ``last.pt`` (resume state) and ``train.json`` (provenance: command, seed,
-device, wall time, stopping reason, validation history).
+table, so it is self-contained), ``last.pt`` (resume state), ``train.json`` (provenance: command, seed,
+device, wall time, stopping reason, validation history) and, when the data set has item texts,
+``catalogue.json`` (what a recommended item is, for the video brief).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from rag_recsys.catalogue import write_catalogue
 from rag_recsys.grm.config import GRMConfig, TrainConfig, model_config
-from rag_recsys.grm.data import ItemCodes, LeaveOneOut, Split, leave_one_out
+from rag_recsys.grm.data import ItemCodes, LeaveOneOut, Split, leave_one_out, read_json_object
 from rag_recsys.grm.datasets import Dataset
 from rag_recsys.grm.decoding import grm_ranker
 from rag_recsys.grm.evaluator import Ranker, evaluate
@@ -113,6 +115,10 @@ def train_on(
         "counts": torch.from_numpy(item_counts(split.train, len(items.item_ids))),
     }
     data = TrainData(split.train, split.train_profiles, split.valid, codes, recent, summary)
+    if dataset.items_file is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        texts, _ = read_json_object(dataset.items_file, "item → metadata")
+        write_catalogue({i: texts[i] for i in items.item_ids if isinstance(texts.get(i), dict)}, out_dir)
     started = time.perf_counter()
     result = train(model, data, cfg, out_dir, make_ranker, meta, resume, device, on_event)
     provenance = {

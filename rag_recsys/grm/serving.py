@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
+from rag_recsys.catalogue import product_meta, read_catalogue
 from rag_recsys.grm.data import ItemCodes, make_code_batch, profile_features
 from rag_recsys.grm.decoding import beam_search
 from rag_recsys.grm.model import GRM
@@ -30,10 +32,14 @@ MIN_BEAM = 50
 class _CatalogueView:
     """What both recommenders share: history resolution and item → D-SID output."""
 
-    def __init__(self, items: ItemCodes, tokenizer_version: str | None, chooser: CreativeChooser | None) -> None:
+    def __init__(
+        self, items: ItemCodes, tokenizer_version: str | None, chooser: CreativeChooser | None,
+        catalogue: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
         self.items = items
         self.tokenizer_version = tokenizer_version
         self.chooser = chooser or StyleOrHabitChooser()
+        self.catalogue = catalogue or {}
         # content path (without the dedup level) → first item row holding it
         self._first: dict[tuple[int, ...], int] = {}
         for row, path in enumerate(items.codes[:, : items.n_content - 1].tolist()):
@@ -89,8 +95,10 @@ class _CatalogueView:
             if key in seen:
                 continue
             seen.add(key)
-            out.append(ScoredDSID(content=content, creative=creative, score=float(score),
-                                  item=self.items.item_ids[row], tokenizer=self.tokenizer_version))
+            item = self.items.item_ids[row]
+            known = self.catalogue.get(item)
+            out.append(ScoredDSID(content=content, creative=creative, score=float(score), item=item,
+                                  tokenizer=self.tokenizer_version, meta=product_meta(known) if known else None))
             if len(out) == k:
                 break
         return out
@@ -99,11 +107,11 @@ class _CatalogueView:
 class GRMRecommender(_CatalogueView):
     def __init__(
         self, loaded: LoadedModel, chooser: CreativeChooser | None = None, beam: int = MIN_BEAM,
-        device: torch.device | str = "cpu",
+        device: torch.device | str = "cpu", catalogue: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         if not isinstance(loaded.model, GRM):
             raise ValueError(f"a {loaded.kind} model is not a GRM")
-        super().__init__(loaded.items, loaded.meta.get("tokenizer"), chooser)
+        super().__init__(loaded.items, loaded.meta.get("tokenizer"), chooser, catalogue)
         self.model = loaded.model.to(device).eval()
         self.trie = content_trie(loaded.items).to(device)
         self.beam = beam
@@ -126,8 +134,9 @@ class PopularityRecommender(_CatalogueView):
     """The items seen most in training, the same for everyone; score = log share of interactions."""
 
     def __init__(self, items: ItemCodes, counts: np.ndarray, tokenizer_version: str | None = None,
-                 chooser: CreativeChooser | None = None) -> None:
-        super().__init__(items, tokenizer_version, chooser)
+                 chooser: CreativeChooser | None = None, catalogue: Mapping[str, Mapping[str, Any]] | None = None,
+                 ) -> None:
+        super().__init__(items, tokenizer_version, chooser, catalogue)
         self.counts = counts
         self._rows = popular_items(counts, len(counts)).tolist()
         log_share = np.log(np.maximum(counts, 1e-12) / max(int(counts.sum()), 1))
@@ -141,8 +150,12 @@ class PopularityRecommender(_CatalogueView):
 def load_recommender(model_dir: Path, kind: str = "grm", chooser: CreativeChooser | None = None,
                      device: torch.device | str = "cpu") -> Recommender:
     """A trained model folder (``ragvid rec train --out DIR``) as a ``Recommender``: ``kind`` "grm" or
-    "popularity" (the same catalogue and training counts)."""
+    "popularity" (the same catalogue and training counts). Recommendations carry product meta when the
+    folder has a catalogue."""
     loaded = load_model(model_dir, device)
+    catalogue = read_catalogue(model_dir)
     if kind == "popularity":
-        return PopularityRecommender(loaded.items, loaded.counts, loaded.meta.get("tokenizer"), chooser)
-    return GRMRecommender(loaded, chooser, device=device)
+        return PopularityRecommender(loaded.items, loaded.counts, loaded.meta.get("tokenizer"), chooser, catalogue)
+    if kind != "grm":
+        raise ValueError(f"unknown recommender kind {kind!r} (grm or popularity)")
+    return GRMRecommender(loaded, chooser, device=device, catalogue=catalogue)

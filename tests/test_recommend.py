@@ -1,0 +1,196 @@
+"""`ragvid recommend`: user files, the catalogue meta a recommendation carries, the printed ranking, and
+`--generate` running the full RaG graph to a measured video."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from rag_recsys.catalogue import clip, product_meta, read_catalogue
+from rag_recsys.grm.pipeline import load_model
+from rag_recsys.recommender import ScoredDSID, UserFileError, load_user_file
+from rag_recsys.sidfile import SidFileError, sid_from_recommendation
+from rag_recsys.tokenizer import DSIDTokenizer
+from tests.conftest import ROOT
+from tools.probe import probe
+
+USERS = ROOT / "examples" / "users"
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> DSIDTokenizer:
+    return DSIDTokenizer.load_default()
+
+
+# --- catalogue meta ------------------------------------------------------------------------------------
+
+
+def test_clip_cuts_at_a_word_boundary() -> None:
+    assert clip("  Digital   multimeter\nwith backlight ", 200) == "Digital multimeter with backlight"
+    assert clip("Digital multimeter with backlight", 20) == "Digital multimeter"
+    assert clip("x" * 50, 10) == "x" * 10
+
+
+def test_product_meta_takes_narration_length_sentences() -> None:
+    long = "A" * 200 + "."
+    meta = product_meta({
+        "title": "Stanley Staples, Steel (1000 Count).",
+        "brand": "Stanley",
+        "description": f"Heavy duty. {long} Ideal for insulation and roofing felt. Sturdy packaging reduces breakage. "
+                       "Color coded for quick size selection. Fits the TR100 series.",
+        "categories": "Industrial & Scientific,Fasteners,Staples",
+    })
+    assert meta["product"] == "Stanley Staples, Steel (1000 Count)"
+    assert meta["brand"] == "Stanley"
+    # too short ("Heavy duty.") and too long sentences are skipped; at most three are kept
+    assert meta["selling_points"] == [
+        "Ideal for insulation and roofing felt.", "Sturdy packaging reduces breakage.",
+        "Color coded for quick size selection.",
+    ]
+
+
+def test_product_meta_falls_back_to_the_category_and_clips_titles() -> None:
+    meta = product_meta({"title": "word " * 60, "categories": "Industrial & Scientific,Lab,Pipettes"})
+    assert len(meta["product"]) <= 120 and not meta["product"].endswith(" ")
+    assert meta["selling_points"] == ["Pipettes"]
+    assert "brand" not in meta
+
+
+# --- user files ----------------------------------------------------------------------------------------
+
+
+def test_example_user_files_load_and_locate_their_sid_files() -> None:
+    for path in sorted(USERS.glob("*.json")):
+        ctx = load_user_file(path)
+        assert ctx.history, path
+    maker = load_user_file(USERS / "maker.json")
+    sid = [h for h in maker.history if isinstance(h, str) and h.endswith(".json")]
+    assert sid == [str((ROOT / "examples" / "sids" / "sneakers.json").resolve())]
+
+
+@pytest.mark.parametrize(
+    ("content", "field"),
+    [
+        ("{", "file"),
+        ('["a"]', "(top level)"),
+        ('{"history": ["a", 3.5]}', "history[1]"),
+        ('{"history": [], "profile": {"age": [1]}}', "profile.age"),
+        ('{"history": [], "mood": "x"}', "mood"),
+    ],
+)
+def test_bad_user_files_name_the_file_and_field(tmp_path: Path, content: str, field: str) -> None:
+    path = tmp_path / "u.json"
+    path.write_text(content)
+    with pytest.raises(UserFileError) as info:
+        load_user_file(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: {field}"), message
+    assert "\n" not in message
+
+
+# --- the hand-over SID file ------------------------------------------------------------------------------
+
+
+def test_recommendation_becomes_a_sid_file(tokenizer: DSIDTokenizer) -> None:
+    rec = ScoredDSID(content=[82, 10, 7], creative=[0, 1], score=-1.0, item="7", tokenizer=tokenizer.version,
+                     meta={"product": "Aurora beans", "selling_points": ["Roasted weekly"]})
+    sid = sid_from_recommendation(rec, tokenizer, {"style": "warm"})
+    assert (sid.content, sid.creative, sid.user) == ([82, 10, 7], [0, 1], {"style": "warm"})
+    assert sid.meta is not None and sid.meta.product == "Aurora beans"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"tokenizer": None}, "tokenizer"),  # a model trained on a foreign index (Beauty's published IDs)
+        ({"content": [82, 10]}, "content"),
+        ({"meta": {"product": "x" * 121}}, "meta.product"),
+        ({"meta": {"cta": "buy", "script": "rm -rf /"}}, "meta.script"),
+    ],
+)
+def test_unusable_recommendations_are_refused_by_field(tokenizer: DSIDTokenizer, change: dict, field: str) -> None:
+    base = {"content": [82, 10, 7], "creative": [0, 1], "score": 0.0, "tokenizer": tokenizer.version}
+    with pytest.raises(SidFileError) as info:
+        sid_from_recommendation(ScoredDSID(**{**base, **change}), tokenizer, file="x.sid.json")
+    assert info.value.field == field
+
+
+# --- the command ----------------------------------------------------------------------------------------
+
+
+def test_recommend_errors_are_one_line(run_cli, rec_model: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    user = str(USERS / "lab_tech.json")
+    cases = [
+        (("recommend", "-u", user, "--model", str(tmp_path / "none")), "--model: no trained model"),
+        (("recommend", "-u", str(tmp_path / "missing.json"), "--model", str(rec_model)), "missing.json: file"),
+        (("recommend", "-u", user, "--model", str(rec_model), "--kind", "magic"), "--kind"),
+        (("recommend", "-u", user, "--model", str(rec_model), "--generate"), "-o/--out: required"),
+        (("recommend", "-u", user, "--model", str(rec_model), "--generate", "-o", "x.mov"), "must end in .mp4"),
+    ]
+    for args, expected in cases:
+        res = run_cli(*args)
+        assert res.code == 2, (args, res.stderr)
+        lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+        assert len(lines) == 1 and expected in lines[0], (args, res.stderr)
+
+
+def test_recommend_lists_catalogue_items_with_their_meaning(  # type: ignore[no-untyped-def]
+    run_cli, rec_model: Path, tokenizer: DSIDTokenizer
+) -> None:
+    res = run_cli("recommend", "-u", str(USERS / "lab_tech.json"), "--model", str(rec_model), "-k", "8", "--json")
+    assert res.code == 0, res.stderr
+    rows = json.loads(res.stdout)
+    loaded = load_model(rec_model)
+    catalogue = read_catalogue(rec_model)
+    paths = {i: loaded.items.codes[r, :3].tolist() for r, i in enumerate(loaded.items.item_ids)}
+    assert [r["rank"] for r in rows] == list(range(1, 9))
+    assert [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)
+    assert len({tuple(r["content"]) for r in rows}) == 8  # distinct D-SIDs
+    style = tokenizer.encode_creative(load_user_file(USERS / "lab_tech.json").style or "")[0]
+    for row in rows:
+        assert row["content"] == paths[row["item"]]  # a real catalogue item's path, never an invented one
+        assert row["creative"] == style  # the user's style wish
+        assert row["content_meaning"] == ", ".join(tokenizer.decode_content(row["content"]).entities[:3])
+        assert row["meta"]["product"] == product_meta(catalogue[row["item"]])["product"]
+
+
+def test_recommendations_follow_the_history(run_cli, rec_model: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Two users with different histories get different rankings from the GRM, the same from popularity."""
+    def top(user: Path, kind: str) -> list[str]:
+        res = run_cli("recommend", "-u", str(user), "--model", str(rec_model), "--kind", kind, "-k", "5", "--json")
+        assert res.code == 0, res.stderr
+        return [r["item"] for r in json.loads(res.stdout)]
+
+    a, b = USERS / "lab_tech.json", USERS / "maker.json"
+    assert top(a, "grm") != top(b, "grm")
+    counts = load_model(rec_model).counts
+    ids = load_model(rec_model).items.item_ids
+    assert top(a, "popularity") == top(b, "popularity")
+    assert top(a, "popularity")[0] == ids[int(torch.as_tensor(counts).argmax())]
+
+
+@pytest.mark.slow
+def test_recommend_generate_makes_the_top_dsid_video(  # type: ignore[no-untyped-def]
+    run_cli, rec_model: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "rec.mp4"
+    res = run_cli("recommend", "-u", str(USERS / "maker.json"), "--model", str(rec_model), "-k", "5", "--json",
+                  "--generate", "-o", str(out), "--duration", "12", "-q")
+    assert res.code == 0, res.stderr[-2000:]
+    printed = json.loads(res.stdout)
+    info = probe(out)
+    assert info.video is not None and (info.video.width, info.video.height) == (1080, 1920)
+    assert info.audio is not None and 10.5 <= info.duration <= 13.5
+    record = json.loads(out.with_suffix(".run.json").read_text())
+    inputs = record["inputs"]
+    handed = inputs["recommendations"]
+    assert inputs["graph"] == "rag" and handed["chosen"] == 0
+    assert [r["item"] for r in handed["ranked"]] == [r["item"] for r in printed]  # the printed ranking
+    top = printed[0]
+    assert (inputs["sid"]["content"], inputs["sid"]["creative"]) == (top["content"], top["creative"])
+    assert inputs["sid"]["meta"]["product"] == top["meta"]["product"]
+    assert record["decoded"]["product_text"].startswith(top["meta"]["product"])
+    assert Path(inputs["sid_file"]).name == "recommended.sid.json" and Path(inputs["sid_file"]).is_file()
