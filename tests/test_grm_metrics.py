@@ -1,4 +1,5 @@
-"""Ranking metrics on hand-computed cases, and the one-rank-slot-per-item rule of the dedup level."""
+"""Ranking metrics on hand-computed cases, the one-rank-slot-per-item rule of the dedup level, and the
+rankers leaving out what the user already has."""
 
 from __future__ import annotations
 
@@ -6,9 +7,13 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from rag_recsys.grm.data import Split, add_dedup_level
+from rag_recsys.grm.decoding import Decoded, drop_seen
 from rag_recsys.grm.evaluator import evaluate, ndcg_at_k, ranking_metrics, recall_at_k, target_ranks
+from rag_recsys.grm.popularity import popularity_ranker
+from rag_recsys.grm.sasrec import SASRec, SASRecConfig, sasrec_ranker
 
 
 def test_target_ranks_first_hit_or_minus_one() -> None:
@@ -48,3 +53,23 @@ def test_items_sharing_a_path_never_hit_each_other() -> None:
     split = Split(histories=[np.array([5])] * 3, profiles=[[]] * 3, targets=np.array([0, 1, 3]))
     metrics = evaluate(lambda h, _p: np.tile(np.array([0, 2, 4]), (len(h), 1)), split)
     assert metrics["recall_at_10"] == pytest.approx(1 / 3)  # only the user whose target is item 0 hits
+
+
+def test_drop_seen_moves_history_items_out() -> None:
+    decoded = Decoded(torch.tensor([[5, 3, 7, -1], [1, 2, 3, 4]]), torch.tensor([[-1.0, -2.0, -3.0, -np.inf],
+                      [-1.0, -2.0, -3.0, -4.0]]), torch.zeros(2, 4, 0, dtype=torch.long))
+    kept = drop_seen(decoded, [np.array([3, 9]), np.array([1, 4])])
+    assert kept.items.tolist() == [[5, 7, -1, -1], [2, 3, -1, -1]]
+    assert kept.scores[:, :2].tolist() == [[-1.0, -3.0], [-2.0, -3.0]]
+
+
+def test_baseline_rankers_never_return_history_items() -> None:
+    counts = np.arange(40)[::-1].copy()  # item 0 most popular
+    history = np.arange(0, 30)
+    assert popularity_ranker(counts, 10)([history], [[]]).tolist() == [list(range(30, 40))]
+    assert popularity_ranker(counts, 3, exclude_seen=False)([history], [[]]).tolist() == [[0, 1, 2]]
+    torch.manual_seed(0)
+    model = SASRec(SASRecConfig(n_items=40)).eval()
+    ranked = sasrec_ranker(model, 10)([history, np.array([5])], [[], []])
+    assert sorted(ranked[0].tolist()) == list(range(30, 40))  # only 10 items are left to rank
+    assert 5 not in ranked[1].tolist()

@@ -167,3 +167,18 @@ def test_model_with_a_creative_channel_generates_creative_codes(tmp_path: Path) 
     assert all(0 <= r.creative[0] < 10 and 0 <= r.creative[1] < 5 for r in out)
     # the model, not the chooser, picks creative paths: they vary (the chooser would give one habit path)
     assert len({tuple(r.creative) for r in out}) > 1
+
+
+def test_recommenders_leave_out_what_the_user_has(model_dir: Path) -> None:
+    grm = load_recommender(model_dir)
+    assert isinstance(grm, GRMRecommender)
+    history = [[2, 0, 0], [2, 0, 1], [2, 1, 2]]
+    out = grm.recommend(UserContext(history=history), k=10)
+    assert len(out) == 10 and not {tuple(p) for p in history} & {tuple(r.content) for r in out}
+    pop = load_recommender(model_dir, kind="popularity")
+    assert isinstance(pop, PopularityRecommender)
+    everyone = pop.recommend(UserContext(), k=5)
+    top_path = everyone[0].content
+    without = pop.recommend(UserContext(history=[top_path]), k=5)
+    assert top_path not in [r.content for r in without]
+    assert [r.item for r in without[:4]] == [r.item for r in everyone[1:]]  # the rest move up

@@ -11,6 +11,7 @@ import torch
 
 from rag_recsys.catalogue import clip, product_meta, read_catalogue
 from rag_recsys.grm.pipeline import load_model
+from rag_recsys.grm.serving import PopularityRecommender, load_recommender
 from rag_recsys.recommender import ScoredDSID, UserFileError, load_user_file
 from rag_recsys.sidfile import SidFileError, sid_from_recommendation
 from rag_recsys.tokenizer import DSIDTokenizer
@@ -158,7 +159,8 @@ def test_recommend_lists_catalogue_items_with_their_meaning(  # type: ignore[no-
 
 
 def test_recommendations_follow_the_history(run_cli, rec_model: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    """Two users with different histories get different rankings from the GRM, the same from popularity."""
+    """Two users with different histories get different rankings from the GRM; popularity gives everyone
+    the same list, less the D-SIDs the user already has."""
     def top(user: Path, kind: str) -> list[str]:
         res = run_cli("recommend", "-u", str(user), "--model", str(rec_model), "--kind", kind, "-k", "5", "--json")
         assert res.code == 0, res.stderr
@@ -166,10 +168,18 @@ def test_recommendations_follow_the_history(run_cli, rec_model: Path, tmp_path: 
 
     a, b = USERS / "lab_tech.json", USERS / "maker.json"
     assert top(a, "grm") != top(b, "grm")
-    counts = load_model(rec_model).counts
-    ids = load_model(rec_model).items.item_ids
-    assert top(a, "popularity") == top(b, "popularity")
-    assert top(a, "popularity")[0] == ids[int(torch.as_tensor(counts).argmax())]
+    nobody = tmp_path / "nobody.json"
+    nobody.write_text('{"history": []}')
+    everyone = top(nobody, "popularity")
+    loaded = load_model(rec_model)
+    assert everyone[0] == loaded.items.item_ids[int(torch.as_tensor(loaded.counts).argmax())]
+    popularity = load_recommender(rec_model, kind="popularity")
+    assert isinstance(popularity, PopularityRecommender)
+    path_of = {item: tuple(loaded.items.codes[row, :3].tolist()) for row, item in enumerate(loaded.items.item_ids)}
+    for user in (a, b):
+        had = {tuple(h.content) for h in popularity.resolve(load_user_file(user))}
+        kept = [i for i in everyone if path_of[i] not in had]
+        assert top(user, "popularity")[: len(kept)] == kept
 
 
 @pytest.mark.slow

@@ -3,6 +3,9 @@
 Content levels (with the dedup level) are masked by the trie at every step, so every finished beam is a
 catalogue item; creative levels, when the model has them, are free: any creative path may follow any
 content path, since new content × creative pairs are what generation is for.
+
+Items the user already has can be left out (``drop_seen``): in the Amazon sets no user interacts with an
+item twice, and an ad for what someone already bought is a wasted slot.
 """
 
 from __future__ import annotations
@@ -81,15 +84,39 @@ def beam_search(model: GRM, batch: Batch, trie: CodeTrie, beam: int, creative: b
     return Decoded(items, scores, prefix[..., first_creative:])
 
 
+def seen_mask(items: torch.Tensor, seen: Sequence[np.ndarray]) -> torch.Tensor:
+    """(B, K) bool: which ranked item rows are in each user's ``seen`` rows."""
+    width = max(1, max((len(h) for h in seen), default=0))
+    padded = np.full((len(seen), width), -2, dtype=np.int64)  # -2 matches neither an item nor the -1 pad
+    for i, h in enumerate(seen):
+        padded[i, : len(h)] = h
+    table = torch.from_numpy(padded).to(items.device)
+    return (items.unsqueeze(-1) == table.unsqueeze(1)).any(-1)
+
+
+def drop_seen(decoded: Decoded, seen: Sequence[np.ndarray]) -> Decoded:
+    """``decoded`` without the items in ``seen`` (per user): they move to the end as -1 with score -inf."""
+    hit = seen_mask(decoded.items, seen)
+    scores = decoded.scores.masked_fill(hit, float("-inf"))
+    scores, order = scores.sort(dim=1, descending=True, stable=True)
+    items = decoded.items.masked_fill(hit, -1).gather(1, order)
+    creative = decoded.creative.gather(1, order.unsqueeze(-1).expand_as(decoded.creative))
+    return Decoded(items, scores, creative)
+
+
 def grm_ranker(
-    model: GRM, codes: np.ndarray, trie: CodeTrie, beam: int, k: int, device: torch.device | str = "cpu"
+    model: GRM, codes: np.ndarray, trie: CodeTrie, beam: int, k: int, device: torch.device | str = "cpu",
+    exclude_seen: bool = True,
 ) -> Callable[[Sequence[np.ndarray], Sequence[Sequence[int]]], np.ndarray]:
     """(Histories as item rows, profile features) → (B, k) ranked item rows (-1 pads) by constrained beam
-    search."""
+    search, without the items of the history unless ``exclude_seen`` is off."""
     trie = trie.to(device)
 
     def rank(histories: Sequence[np.ndarray], profiles: Sequence[Sequence[int]]) -> np.ndarray:
         batch = make_batch(histories, codes, model.cfg.max_recent, model.cfg.max_summary, profiles).to(device)
-        return beam_search(model, batch, trie, max(beam, k), creative=False).items[:, :k].cpu().numpy()
+        decoded = beam_search(model, batch, trie, max(beam, k), creative=False)
+        if exclude_seen:
+            decoded = drop_seen(decoded, histories)
+        return decoded.items[:, :k].cpu().numpy()
 
     return rank

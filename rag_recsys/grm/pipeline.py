@@ -53,11 +53,12 @@ class LoadedModel:
     counts: np.ndarray  # training interactions per item row (the popularity baseline)
     meta: dict[str, Any]
 
-    def ranker(self, beam: int, k: int = TOP_K, device: torch.device | str = "cpu") -> Ranker:
+    def ranker(self, beam: int, k: int = TOP_K, device: torch.device | str = "cpu", exclude_seen: bool = True
+               ) -> Ranker:
         if isinstance(self.model, GRM):
-            return grm_ranker(self.model, self.items.codes, content_trie(self.items), beam, k, device)
+            return grm_ranker(self.model, self.items.codes, content_trie(self.items), beam, k, device, exclude_seen)
         assert isinstance(self.model, SASRec)
-        return sasrec_ranker(self.model, k, device)
+        return sasrec_ranker(self.model, k, device, exclude_seen)
 
 
 def build_model(kind: ModelKind, preset: str, items: ItemCodes, item_ids: bool = False) -> nn.Module:
@@ -169,12 +170,14 @@ def load_model(model_dir: Path, device: torch.device | str = "cpu") -> LoadedMod
 
 
 def evaluate_on(
-    loaded: LoadedModel, split: Split, beam: int, device: torch.device | str = "cpu", batch_size: int = 256
+    loaded: LoadedModel, split: Split, beam: int, device: torch.device | str = "cpu", batch_size: int = 256,
+    exclude_seen: bool = True,
 ) -> dict[str, float]:
     with torch.no_grad():
-        return evaluate(loaded.ranker(beam, TOP_K, device), split, batch_size)
+        return evaluate(loaded.ranker(beam, TOP_K, device, exclude_seen), split, batch_size)
 
 
-def popularity_metrics(split: LeaveOneOut, n_items: int, test: bool = True) -> dict[str, float]:
-    ranker = popularity_ranker(item_counts(split.train, n_items), TOP_K)
+def popularity_metrics(split: LeaveOneOut, n_items: int, test: bool = True, exclude_seen: bool = True
+                       ) -> dict[str, float]:
+    ranker = popularity_ranker(item_counts(split.train, n_items), TOP_K, exclude_seen)
     return evaluate(ranker, split.test if test else split.valid)

@@ -17,7 +17,19 @@ def popular_items(counts: np.ndarray, k: int) -> np.ndarray:
 
 
 def popularity_ranker(
-    counts: np.ndarray, k: int
+    counts: np.ndarray, k: int, exclude_seen: bool = True
 ) -> Callable[[Sequence[np.ndarray], Sequence[Sequence[int]]], np.ndarray]:
-    top = popular_items(counts, k)
-    return lambda histories, _profiles: np.tile(top, (len(histories), 1))
+    """The same top-k for everyone; with ``exclude_seen`` each user's own items give way to the next ones."""
+    order = popular_items(counts, len(counts))
+
+    def rank(histories: Sequence[np.ndarray], _profiles: Sequence[Sequence[int]]) -> np.ndarray:
+        if not exclude_seen:
+            return np.tile(order[:k], (len(histories), 1))
+        out = np.full((len(histories), k), -1, dtype=np.int64)
+        for i, h in enumerate(histories):
+            kept = order[: k + len(h)]
+            kept = kept[~np.isin(kept, h)][:k]
+            out[i, : len(kept)] = kept
+        return out
+
+    return rank

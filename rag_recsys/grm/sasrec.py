@@ -69,15 +69,20 @@ class SASRec(nn.Module):
 
 
 def sasrec_ranker(
-    model: SASRec, k: int, device: torch.device | str = "cpu"
+    model: SASRec, k: int, device: torch.device | str = "cpu", exclude_seen: bool = True
 ) -> Callable[[Sequence[np.ndarray], Sequence[Sequence[int]]], np.ndarray]:
-    """Histories → top-k item rows by full scoring (SASRec has no profile input)."""
+    """Histories → top-k item rows by full scoring (SASRec has no profile input), without the history's
+    items unless ``exclude_seen`` is off."""
     codes = item_row_codes(model.cfg.n_items)
 
     @torch.no_grad()
     def rank(histories: Sequence[np.ndarray], profiles: Sequence[Sequence[int]]) -> np.ndarray:
         batch = make_batch(histories, codes, model.cfg.max_recent, 0).to(device)
         scores = model.hidden(batch)[:, -1] @ model.items.weight.T
+        if exclude_seen:
+            users = torch.cat([torch.full((len(h),), i, dtype=torch.long) for i, h in enumerate(histories)])
+            rows = torch.from_numpy(np.concatenate(list(histories))).long()
+            scores[users.to(scores.device), rows.to(scores.device)] = float("-inf")
         return scores.topk(k, dim=1).indices.cpu().numpy()
 
     return rank

@@ -11,7 +11,7 @@ import torch
 
 from rag_recsys.catalogue import product_meta, read_catalogue
 from rag_recsys.grm.data import ItemCodes, make_code_batch, profile_features
-from rag_recsys.grm.decoding import beam_search
+from rag_recsys.grm.decoding import beam_search, drop_seen
 from rag_recsys.grm.model import GRM
 from rag_recsys.grm.pipeline import LoadedModel, content_trie, load_model
 from rag_recsys.grm.popularity import popular_items
@@ -40,10 +40,16 @@ class _CatalogueView:
         self.tokenizer_version = tokenizer_version
         self.chooser = chooser or StyleOrHabitChooser()
         self.catalogue = catalogue or {}
-        # content path (without the dedup level) → first item row holding it
-        self._first: dict[tuple[int, ...], int] = {}
+        # content path (without the dedup level) → the item rows holding it, in row order
+        self._rows: dict[tuple[int, ...], list[int]] = {}
         for row, path in enumerate(items.codes[:, : items.n_content - 1].tolist()):
-            self._first.setdefault(tuple(path), row)
+            self._rows.setdefault(tuple(path), []).append(row)
+
+    def seen_rows(self, history: Sequence[ResolvedItem]) -> np.ndarray:
+        """Every item row on a content path of the history: recommendations are D-SIDs, and a D-SID the
+        user already has is not worth an ad (which item on a shared path they had is not known)."""
+        rows = {r for item in history for r in self._rows.get(tuple(item.content), [])}
+        return np.asarray(sorted(rows), dtype=np.int64)
 
     def _tokenizer(self) -> DSIDTokenizer | None:
         if self.tokenizer_version is None:
@@ -70,8 +76,9 @@ class _CatalogueView:
         n_path = self.items.n_content - 1
         for i, item in enumerate(history):
             rows[i, :n_path] = item.content
-            row = self._first.get(tuple(item.content))
-            if row is not None:
+            on_path = self._rows.get(tuple(item.content))
+            if on_path:
+                row = on_path[0]
                 rows[i, n_path] = self.items.codes[row, n_path]
                 ids[i] = row
             if self.items.creative_sizes and item.creative is not None:
@@ -108,7 +115,9 @@ class GRMRecommender(_CatalogueView):
     def __init__(
         self, loaded: LoadedModel, chooser: CreativeChooser | None = None, beam: int = MIN_BEAM,
         device: torch.device | str = "cpu", catalogue: Mapping[str, Mapping[str, Any]] | None = None,
+        exclude_seen: bool = True,
     ) -> None:
+        """``exclude_seen``: never recommend a catalogue item the history already holds."""
         if not isinstance(loaded.model, GRM):
             raise ValueError(f"a {loaded.kind} model is not a GRM")
         super().__init__(loaded.items, loaded.meta.get("tokenizer"), chooser, catalogue)
@@ -116,6 +125,7 @@ class GRMRecommender(_CatalogueView):
         self.trie = content_trie(loaded.items).to(device)
         self.beam = beam
         self.device = device
+        self.exclude_seen = exclude_seen
 
     def recommend(self, user_context: UserContext, k: int) -> list[ScoredDSID]:
         history = self.resolve(user_context)
@@ -125,26 +135,30 @@ class GRMRecommender(_CatalogueView):
         batch = make_code_batch([codes], cfg.max_recent, cfg.max_summary, [profile], ids=[ids]).to(self.device)
         # items sharing a content path collapse in the output, so decode more than k
         decoded = beam_search(self.model, batch, self.trie, max(self.beam, 4 * k))
+        if self.exclude_seen:
+            decoded = drop_seen(decoded, [self.seen_rows(history)])
         creatives = decoded.creative[0].tolist() if cfg.creative_sizes else None
         return self.output(user_context, history, decoded.items[0].tolist(), decoded.scores[0].tolist(),
                            creatives, k)
 
 
 class PopularityRecommender(_CatalogueView):
-    """The items seen most in training, the same for everyone; score = log share of interactions."""
+    """The items seen most in training, minus the user's own D-SIDs; score = log share of interactions."""
 
     def __init__(self, items: ItemCodes, counts: np.ndarray, tokenizer_version: str | None = None,
                  chooser: CreativeChooser | None = None, catalogue: Mapping[str, Mapping[str, Any]] | None = None,
                  ) -> None:
         super().__init__(items, tokenizer_version, chooser, catalogue)
         self.counts = counts
-        self._rows = popular_items(counts, len(counts)).tolist()
+        self._ranked = popular_items(counts, len(counts)).tolist()
         log_share = np.log(np.maximum(counts, 1e-12) / max(int(counts.sum()), 1))
-        self._scores = log_share[self._rows].tolist()
+        self._scores = log_share[self._ranked].tolist()
 
     def recommend(self, user_context: UserContext, k: int) -> list[ScoredDSID]:
         history = self.resolve(user_context)
-        return self.output(user_context, history, self._rows, self._scores, None, k)
+        seen = set(self.seen_rows(history).tolist())
+        kept = [(r, s) for r, s in zip(self._ranked, self._scores, strict=True) if r not in seen]
+        return self.output(user_context, history, [r for r, _ in kept], [s for _, s in kept], None, k)
 
 
 def load_recommender(model_dir: Path, kind: str = "grm", chooser: CreativeChooser | None = None,

@@ -127,6 +127,9 @@ def eval_(
         Path | None, typer.Option("--output", "-o", help="Metrics JSON (default: MODEL_DIR/metrics.json).")
     ] = None,
     device: Annotated[str, typer.Option()] = "cpu",
+    keep_seen: Annotated[
+        bool, typer.Option("--keep-seen", help="let the user's own items count in the ranking (default: left out)")
+    ] = False,
 ) -> None:
     """Recall@5/10 and NDCG@5/10 of a trained model (full ranking over all items) beside popularity."""
     from rag_recsys.grm.pipeline import PROVENANCE, evaluate_on, load_model, popularity_metrics
@@ -149,8 +152,8 @@ def eval_(
     if data.items.item_ids != loaded.items.item_ids or not (data.items.codes == loaded.items.codes).all():
         _fail(f"--index: the items or codes of {data.index_source} differ from those the model was trained on")
     chosen = parts.test if split == "test" else parts.valid
-    metrics = evaluate_on(loaded, chosen, beam, device)
-    popularity = popularity_metrics(parts, len(data.items.item_ids), test=split == "test")
+    metrics = evaluate_on(loaded, chosen, beam, device, exclude_seen=not keep_seen)
+    popularity = popularity_metrics(parts, len(data.items.item_ids), test=split == "test", exclude_seen=not keep_seen)
     table = Table(title=f"{data.name} {split}: {len(chosen.targets)} users, {len(data.items.item_ids)} items")
     for column in ("model", "Recall@5", "NDCG@5", "Recall@10", "NDCG@10"):
         table.add_column(column)
@@ -159,7 +162,8 @@ def eval_(
         table.add_row(name, *(f"{values[k]:.4f}" for k in keys))
     Console().print(table)
     doc = {"model_dir": str(model_dir), "dataset": data.name, "index_source": data.index_source, "split": split,
-           "beam": beam, "users": len(chosen.targets), "metrics": metrics, "popularity": popularity,
+           "beam": beam, "exclude_seen": not keep_seen, "users": len(chosen.targets), "metrics": metrics,
+           "popularity": popularity,
            "trained": {k: provenance.get(k) for k in ("command", "seed", "device", "train_s_total", "best_epoch")}}
     target = output or model_dir / "metrics.json"
     target.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
