@@ -17,6 +17,9 @@ Training the default runs takes about 6 minutes on one H100 (``--device cuda --p
 CPU cores (``--preset small`` cuts that to about an hour). Test metrics, decoding validity and latency are
 always measured here, on this machine's CPU (latency with one thread).
 
+Metrics leave each user's own items out of the ranking (nobody in these sets interacts with an item twice);
+the ``*_keep_seen_*`` keys count them in, as the published TIGER figures do.
+
 Prints a table; with ``--json`` the last stdout line is one JSON object of all figures. Exits 0 whether or
 not the targets are met (the pass_* keys say), 1 on an error. Progress goes to stderr.
 
@@ -51,6 +54,7 @@ from rag_recsys.grm.evaluator import ranking_metrics, target_ranks  # noqa: E402
 from rag_recsys.grm.model import GRM  # noqa: E402
 from rag_recsys.grm.pipeline import (  # noqa: E402
     PROVENANCE,
+    TOP_K,
     LoadedModel,
     ModelKind,
     content_trie,
@@ -221,11 +225,24 @@ def latency(loaded: LoadedModel, histories: list[np.ndarray], profiles: list[lis
     return out
 
 
-def rank_all(loaded: LoadedModel, split: Split) -> np.ndarray:
-    ranker = loaded.ranker(TEST_BEAM)
-    with torch.no_grad():
-        return np.concatenate([ranker(split.histories[i : i + 256], split.profiles[i : i + 256])
-                               for i in range(0, len(split.histories), 256)])
+def rank_all(loaded: LoadedModel, split: Split) -> tuple[np.ndarray, np.ndarray]:
+    """Top-10 item rows per user with the history's items left out (the default protocol) and counted in
+    (``keep_seen``, as the published TIGER figures are). The GRM decodes once: leaving items out filters
+    its beam-50 list, exactly as its ranker does."""
+    def ranked(k: int, exclude_seen: bool) -> np.ndarray:
+        ranker = loaded.ranker(TEST_BEAM, k, exclude_seen=exclude_seen)
+        with torch.no_grad():
+            return np.concatenate([ranker(split.histories[i : i + 256], split.profiles[i : i + 256])
+                                   for i in range(0, len(split.histories), 256)])
+
+    if not isinstance(loaded.model, GRM):
+        return ranked(TOP_K, True), ranked(TOP_K, False)
+    beam = ranked(TEST_BEAM, False)
+    left_out = np.full((len(beam), TOP_K), -1, dtype=np.int64)
+    for i, (row, seen) in enumerate(zip(beam, split.histories, strict=True)):
+        kept = row[~np.isin(row, seen)][:TOP_K]
+        left_out[i, : len(kept)] = kept
+    return left_out, beam[:, :TOP_K]
 
 
 def invalid_slots(loaded: LoadedModel, ranked: np.ndarray) -> int:
@@ -249,18 +266,18 @@ def evaluate_all(runs: list[Run], checkpoints: Path) -> dict[str, Any]:
         dataset = _dataset(run, checkpoints, datasets)
         split = split_dataset(dataset)
         prefix = run.name.removesuffix("_s0").replace("beauty_sasrec", "sasrec")
-        if run.dataset == "beauty" and run.kind == "grm" and f"beauty_popularity_{METRICS[0]}" not in figures:
-            pop = popularity_metrics(split, len(dataset.items.item_ids))
-            figures.update({f"beauty_popularity_{m}": round(pop[m], 4) for m in METRICS})
-        if run.dataset == "scientific" and f"scientific_popularity_{METRICS[0]}" not in figures:
-            pop = popularity_metrics(split, len(dataset.items.item_ids))
-            figures.update({f"scientific_popularity_{m}": round(pop[m], 4) for m in METRICS})
+        if f"{run.dataset}_popularity_{METRICS[0]}" not in figures:
+            for suffix, exclude in (("", True), ("_keep_seen", False)):
+                pop = popularity_metrics(split, len(dataset.items.item_ids), exclude_seen=exclude)
+                figures.update({f"{run.dataset}_popularity{suffix}_{m}": round(pop[m], 4) for m in METRICS})
         loaded = load_model(folder)
         t0 = time.perf_counter()
-        ranked = rank_all(loaded, split.test)
+        ranked, ranked_keep_seen = rank_all(loaded, split.test)
         metrics = ranking_metrics(target_ranks(split.test.targets, ranked))
-        _log(f"{run.name}: test {metrics} ({time.perf_counter() - t0:.0f}s)")
+        kept = ranking_metrics(target_ranks(split.test.targets, ranked_keep_seen))
+        _log(f"{run.name}: test {metrics}, history items counted in {kept} ({time.perf_counter() - t0:.0f}s)")
         figures.update({f"{prefix}_{m}": round(metrics[m], 4) for m in METRICS})
+        figures.update({f"{prefix}_keep_seen_{m}": round(kept[m], 4) for m in METRICS})
         provenance = json.loads((folder / PROVENANCE).read_text())
         figures[f"{prefix}_train_command"] = provenance["command"]
         figures[f"{prefix}_train_seed"] = provenance["seed"]
@@ -279,6 +296,7 @@ def evaluate_all(runs: list[Run], checkpoints: Path) -> dict[str, Any]:
                 figures[f"{name}_{m}_seed_spread"] = round(abs(figures[f"{name}_{m}"] - figures[f"{name}_s1_{m}"]), 4)
     if all(f"beauty_{m}" in figures for m in METRICS):
         figures["pass_beauty_beats_tiger"] = all(figures[f"beauty_{m}"] > TIGER[m] for m in METRICS)
+        figures["beauty_keep_seen_beats_tiger"] = all(figures[f"beauty_keep_seen_{m}"] > TIGER[m] for m in METRICS)
     if "beauty_s1_ndcg_at_10" in figures:
         figures["beauty_s1_beats_tiger"] = all(figures[f"beauty_s1_{m}"] > TIGER[m] for m in METRICS)
     if "beam50_p99_ms" in figures:
@@ -303,6 +321,10 @@ def print_table(f: dict[str, Any]) -> None:
         if f"{key}_train_s" in f:
             how = f"seed {f[f'{key}_train_seed']}, {f[f'{key}_train_s']:.0f}s on {f[f'{key}_train_device']}"
         print(f"{label:36} " + " ".join(f"{f[f'{key}_{m}']:7.4f}" for m in METRICS) + f"   {how}")
+        if f"{key}_keep_seen_{METRICS[0]}" in f:
+            kept = " ".join(f"{f[f'{key}_keep_seen_{m}']:7.4f}" for m in METRICS)
+            print(f"{'  history items counted in':36} {kept}")
+    print("(TIGER's figures count history items in; ours leave them out unless marked)")
     print()
     for beam in LATENCY_BEAMS:
         if f"beam{beam}_p50_ms" in f:

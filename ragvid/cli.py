@@ -44,20 +44,20 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-GenerateOpt = typer.Option  # the generation options `generate` and `recommend --generate` share
-AspectOpt = Annotated[str, GenerateOpt(help="9:16, 16:9 or 1:1")]
-DurationOpt = Annotated[float | None, GenerateOpt(help="target length in seconds (default: from the copy)")]
+# the generation options `generate` and `recommend --generate` share
+AspectOpt = Annotated[str, typer.Option(help="9:16, 16:9 or 1:1")]
+DurationOpt = Annotated[float | None, typer.Option(help="target length in seconds (default: from the copy)")]
 TtsOpt = Annotated[
-    str | None, GenerateOpt(help="piper (offline, default), espeak, or edge (online, falls back to piper)")
+    str | None, typer.Option(help="piper (offline, default), espeak, or edge (online, falls back to piper)")
 ]
 LlmOpt = Annotated[
     str | None,
-    GenerateOpt(help="agent policy: auto (endpoint in RAGVID_LLM_URL if it answers, else rule), rule, "
-                "smollm2 (start the shipped small model), or an OpenAI-compatible URL [env RAGVID_LLM]"),
+    typer.Option(help="agent policy: auto (endpoint in RAGVID_LLM_URL if it answers, else rule), rule, "
+                "smollm2 (start the shipped small model), or an OpenAI-compatible URL (env RAGVID_LLM)"),
 ]
-LlmModelOpt = Annotated[str | None, GenerateOpt(help="model name at the endpoint [env RAGVID_LLM_MODEL]")]
-HomeOpt = Annotated[Path | None, GenerateOpt(help="runs, cache, checkpoints and models [env RAGVID_HOME]")]
-QuietOpt = Annotated[bool, GenerateOpt("-q", "--quiet", help="no progress display")]
+LlmModelOpt = Annotated[str | None, typer.Option(help="model name at the endpoint (env RAGVID_LLM_MODEL)")]
+HomeOpt = Annotated[Path | None, typer.Option(help="runs, cache, checkpoints and models (env RAGVID_HOME)")]
+QuietOpt = Annotated[bool, typer.Option("-q", "--quiet", help="no progress display")]
 
 
 def make_settings(**given: Any) -> Settings:
@@ -119,7 +119,7 @@ def recommend(
     user_file: Annotated[Path, typer.Option("--user-file", "-u", help="user context JSON (`ragvid schema user-file`)")],
     model: Annotated[
         Path | None,
-        typer.Option(help="model folder from `ragvid rec train` [default: RAGVID_HOME/models/default]"),
+        typer.Option(help="model folder from `ragvid rec train` (default: RAGVID_HOME/models/default)"),
     ] = None,
     kind: Annotated[str, typer.Option(help="grm, or popularity (the same folder's most-seen items)")] = "grm",
     top: Annotated[int, typer.Option("-k", "--top", min=1, max=100, help="how many D-SIDs to list")] = 10,
