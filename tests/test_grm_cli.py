@@ -49,7 +49,20 @@ def test_train_then_eval(tmp_path: Path) -> None:
     doc = json.loads((out / "metrics.json").read_text())
     assert set(doc["metrics"]) == {"recall_at_5", "ndcg_at_5", "recall_at_10", "ndcg_at_10"}
     assert doc["users"] == 60 and doc["split"] == "test" and doc["trained"]["seed"] == 0
+    assert doc["exclude_seen"] is True
     assert "NDCG@10" in evaluated.stdout
+    kept = runner.invoke(rec_app, ["eval", str(out), "--beam", "10", "--keep-seen", "-o", str(tmp_path / "k.json")])
+    assert kept.exit_code == 0, kept.output
+    assert json.loads((tmp_path / "k.json").read_text())["exclude_seen"] is False
+
+
+def test_train_with_item_ids(tmp_path: Path) -> None:
+    out = tmp_path / "model"
+    args = ["train", str(_toy(tmp_path / "toy")), "--out", str(out), "--preset", "tiny", "--epochs", "1", "-q",
+            "--item-ids"]
+    result = runner.invoke(rec_app, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "train.json").read_text())["model_config"]["n_items"] == 30  # the toy catalogue
 
 
 @pytest.mark.parametrize(

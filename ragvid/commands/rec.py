@@ -59,6 +59,10 @@ def train(
     ] = None,
     preset: Annotated[str, typer.Option(help="Model shape: tiny, small, base, paper.")] = "small",
     model: Annotated[str, typer.Option(help="grm, or sasrec (the item-ID baseline).")] = "grm",
+    item_ids: Annotated[
+        bool, typer.Option("--item-ids", help="GRM: also embed each history item's catalogue row (the paper's "
+                           "sparse ID table) beside its codes; helps when items have many interactions each.")
+    ] = False,
     seed: Annotated[int, typer.Option()] = 0,
     epochs: Annotated[int, typer.Option(min=1)] = 30,
     lr: Annotated[float, typer.Option(min=0.0)] = 2e-3,
@@ -109,7 +113,7 @@ def train(
             progress.update(task, completed=event["epoch"], status=status)
 
         kind = cast("ModelKind", model)
-        result = train_on(data, out, kind, preset, cfg, command, resume, torch.device(device), on_event)
+        result = train_on(data, out, kind, preset, cfg, command, resume, torch.device(device), on_event, item_ids)
     console.print(f"best epoch {result.best_epoch}: " + ", ".join(f"{k} {v:.4f}" for k, v in result.best_valid.items())
                   + f"; stopped: {result.stopped}; {result.train_seconds:.0f}s; wrote {out}", highlight=False)
 
