@@ -50,7 +50,7 @@ from rag_recsys.grm.config import PRESETS, TrainConfig  # noqa: E402
 from rag_recsys.grm.data import Split, make_batch  # noqa: E402
 from rag_recsys.grm.datasets import Dataset, dataset_dir, encode_item_texts, load_dataset  # noqa: E402
 from rag_recsys.grm.decoding import beam_search  # noqa: E402
-from rag_recsys.grm.evaluator import ranking_metrics, target_ranks  # noqa: E402
+from rag_recsys.grm.evaluator import ranking_metrics, target_ranks, without_seen  # noqa: E402
 from rag_recsys.grm.model import GRM  # noqa: E402
 from rag_recsys.grm.pipeline import (  # noqa: E402
     PROVENANCE,
@@ -238,11 +238,7 @@ def rank_all(loaded: LoadedModel, split: Split) -> tuple[np.ndarray, np.ndarray]
     if not isinstance(loaded.model, GRM):
         return ranked(TOP_K, True), ranked(TOP_K, False)
     beam = ranked(TEST_BEAM, False)
-    left_out = np.full((len(beam), TOP_K), -1, dtype=np.int64)
-    for i, (row, seen) in enumerate(zip(beam, split.histories, strict=True)):
-        kept = row[~np.isin(row, seen)][:TOP_K]
-        left_out[i, : len(kept)] = kept
-    return left_out, beam[:, :TOP_K]
+    return without_seen(beam, split.histories, TOP_K), beam[:, :TOP_K]
 
 
 def invalid_slots(loaded: LoadedModel, ranked: np.ndarray) -> int:

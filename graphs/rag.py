@@ -31,7 +31,6 @@ from graphs.vga import build_vga_graph
 from rag_recsys.recommender import Recommender, ScoredDSID, UserContext
 from rag_recsys.sidfile import sid_from_recommendation, write_sid_file
 
-RAG_NODES = ("recommend", "vga")
 HANDOFF_FILE = "recommended.sid.json"
 
 

@@ -122,8 +122,9 @@ def _user_error(exc: ValidationError) -> tuple[str, str]:
     if len(loc) >= 2 and loc[0] in _ENTRY_KINDS and err["type"] != "too_long":
         field = f"history[{loc[1]}]" if loc[0] == "history" else f"profile.{loc[1]}"
         return field, _ENTRY_KINDS[str(loc[0])]
-    field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
-    return field or "(top level)", err["msg"]
+    from rag_recsys.sidfile import field_name  # sidfile imports this module
+
+    return field_name(loc), err["msg"]
 
 
 class HistoryError(ValueError):

@@ -83,7 +83,7 @@ class SidFileError(ValueError):
         return f"{where}{self.field}: {self.message}"
 
 
-def _field_name(loc: Sequence[int | str]) -> str:
+def field_name(loc: Sequence[int | str]) -> str:
     name = ""
     for part in loc:
         name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
@@ -94,7 +94,7 @@ def validation_error(exc: ValidationError, file: str | Path | None = None, prefi
     """First pydantic error as a SidFileError with a readable field path like ``meta.images[0]``."""
     err = exc.errors()[0]
     loc = tuple(err["loc"])
-    field = _field_name(((prefix,) if prefix else ()) + loc)
+    field = field_name(((prefix,) if prefix else ()) + loc)
     kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
     if kind == "extra_forbidden":
         message = "unknown key (not part of the SID file format)"

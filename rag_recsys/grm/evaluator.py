@@ -44,6 +44,15 @@ def ranking_metrics(ranks: np.ndarray, ks: Sequence[int] = KS) -> dict[str, floa
     return out
 
 
+def without_seen(ranked: np.ndarray, seen: Sequence[np.ndarray], k: int) -> np.ndarray:
+    """The first ``k`` of each user's ranked rows that are not in their ``seen`` rows (-1 pads)."""
+    out = np.full((len(ranked), k), -1, dtype=np.int64)
+    for i, (row, had) in enumerate(zip(ranked, seen, strict=True)):
+        kept = row[~np.isin(row, had)][:k]
+        out[i, : len(kept)] = kept
+    return out
+
+
 # (histories as item rows, hashed profile features) → (len, K) ranked item rows
 Ranker = Callable[[Sequence[np.ndarray], Sequence[Sequence[int]]], np.ndarray]
 

@@ -6,6 +6,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from rag_recsys.grm.evaluator import without_seen
+
 
 def item_counts(train: Sequence[np.ndarray], n_items: int) -> np.ndarray:
     return np.bincount(np.concatenate(list(train)) if len(train) else np.zeros(0, np.int64), minlength=n_items)
@@ -25,11 +27,8 @@ def popularity_ranker(
     def rank(histories: Sequence[np.ndarray], _profiles: Sequence[Sequence[int]]) -> np.ndarray:
         if not exclude_seen:
             return np.tile(order[:k], (len(histories), 1))
-        out = np.full((len(histories), k), -1, dtype=np.int64)
-        for i, h in enumerate(histories):
-            kept = order[: k + len(h)]
-            kept = kept[~np.isin(kept, h)][:k]
-            out[i, : len(kept)] = kept
-        return out
+        # a user's items can push at most len(history) of the top ones out
+        deepest = k + max((len(h) for h in histories), default=0)
+        return without_seen(np.tile(order[:deepest], (len(histories), 1)), histories, k)
 
     return rank
