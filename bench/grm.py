@@ -49,8 +49,8 @@ import torch  # noqa: E402
 from rag_recsys.grm.config import PRESETS, TrainConfig  # noqa: E402
 from rag_recsys.grm.data import Split, make_batch  # noqa: E402
 from rag_recsys.grm.datasets import Dataset, dataset_dir, encode_item_texts, load_dataset  # noqa: E402
-from rag_recsys.grm.decoding import beam_search  # noqa: E402
-from rag_recsys.grm.evaluator import ranking_metrics, target_ranks, without_seen  # noqa: E402
+from rag_recsys.grm.decoding import beam_search, drop_seen  # noqa: E402
+from rag_recsys.grm.evaluator import ranking_metrics, target_ranks  # noqa: E402
 from rag_recsys.grm.model import GRM  # noqa: E402
 from rag_recsys.grm.pipeline import (  # noqa: E402
     PROVENANCE,
@@ -58,6 +58,7 @@ from rag_recsys.grm.pipeline import (  # noqa: E402
     LoadedModel,
     ModelKind,
     content_trie,
+    decoded_batches,
     load_model,
     popularity_metrics,
     split_dataset,
@@ -84,22 +85,30 @@ class Run:
     seed: int
     preset: str = "base"
     item_ids: bool = False  # the GRM also embeds history items' catalogue rows
-    fast: bool = False  # batch 512, lr 2e-3, 60 epochs: a full cosine schedule inside ~5 GPU minutes
+    item_head: bool = False  # the GRM has the dense item head (re-ranks finished beams)
+    # batch 512, lr 2e-3, 70 epochs, no label smoothing (chosen on validation: with the dense head,
+    # smoothing the SID tokens cost 5 % of validation NDCG@10): ~4 GPU minutes, four runs at a time
+    fast: bool = False
 
 
 RUNS = (
-    Run("beauty_s0", "beauty", "Beauty.index.json", "grm", 0, item_ids=True, fast=True),
-    Run("beauty_s1", "beauty", "Beauty.index.json", "grm", 1, item_ids=True, fast=True),
+    Run("beauty_s0", "beauty", "Beauty.index.json", "grm", 0, item_head=True, fast=True),
+    Run("beauty_s1", "beauty", "Beauty.index.json", "grm", 1, item_head=True, fast=True),
     Run("beauty_rkmeans_s0", "beauty", "Beauty.rkmeans_native.index.collisiongenrec.json", "grm", 0,
-        item_ids=True, fast=True),
+        item_head=True, fast=True),
     Run("beauty_rkmeans_s1", "beauty", "Beauty.rkmeans_native.index.collisiongenrec.json", "grm", 1,
-        item_ids=True, fast=True),
+        item_head=True, fast=True),
     Run("beauty_sasrec_s0", "beauty", "Beauty.index.json", "sasrec", 0),
     Run("scientific_s0", "scientific", None, "grm", 0),
     Run("scientific_native_s0", "scientific", "Scientific.rkmeans_native.index.json", "grm", 0),
     Run("scientific_sasrec_s0", "scientific", "Scientific.rkmeans_native.index.json", "sasrec", 0),
 )
-RUN_BY_NAME = {r.name: r for r in RUNS}
+# not in the default set (name them with --runs): the Scientific GRMs with the dense item head
+EXTRA_RUNS = (
+    Run("scientific_dense_s0", "scientific", None, "grm", 0, item_head=True),
+    Run("scientific_native_dense_s0", "scientific", "Scientific.rkmeans_native.index.json", "grm", 0, item_head=True),
+)
+RUN_BY_NAME = {r.name: r for r in (*RUNS, *EXTRA_RUNS)}
 
 
 def train_config(run: Run, time_limit_s: float | None, device: str, epochs: int | None) -> TrainConfig:
@@ -109,8 +118,8 @@ def train_config(run: Run, time_limit_s: float | None, device: str, epochs: int 
                            eval_every=5, patience=5, seed=run.seed, time_limit_s=time_limit_s,
                            eval_batch_size=2048 if on_gpu else 256)
     if run.fast:
-        return TrainConfig(epochs=epochs or 60, batch_size=512, lr=2e-3, weight_decay=0.05, label_smoothing=0.1,
-                           warmup_steps=200, eval_every=4, patience=4, seed=run.seed, time_limit_s=time_limit_s,
+        return TrainConfig(epochs=epochs or 70, batch_size=512, lr=2e-3, weight_decay=0.05, label_smoothing=0.0,
+                           warmup_steps=200, eval_every=4, patience=6, seed=run.seed, time_limit_s=time_limit_s,
                            eval_batch_size=1024 if on_gpu else 256)
     return TrainConfig(epochs=epochs or 100, lr=1e-3, weight_decay=0.05, label_smoothing=0.1, warmup_steps=500,
                        eval_every=4, patience=5, seed=run.seed, time_limit_s=time_limit_s,
@@ -143,6 +152,8 @@ def train_run(run: Run, checkpoints: Path, args: argparse.Namespace) -> None:
     dataset = _dataset(run, checkpoints, {})
     torch.backends.cuda.matmul.allow_tf32 = True
     cfg = train_config(run, time_limit_s, device, args.epochs)
+    if args.label_smoothing is not None and run.kind == "grm":
+        cfg = cfg.model_copy(update={"label_smoothing": args.label_smoothing})
     t0 = time.perf_counter()
 
     def progress(event: dict[str, Any]) -> None:
@@ -151,7 +162,8 @@ def train_run(run: Run, checkpoints: Path, args: argparse.Namespace) -> None:
                  f"valid ndcg@10 {event['valid']['ndcg_at_10']:.4f} ({time.perf_counter() - t0:.0f}s)")
 
     result = train_on(dataset, out, run.kind, args.preset or run.preset, cfg, command, resume=True, device=device,
-                      on_event=progress, item_ids=run.item_ids)
+                      on_event=progress, item_ids=run.item_ids or run.item_head,
+                      item_head=run.item_head and not args.sid_only)
     _log(f"{run.name}: best epoch {result.best_epoch} {result.best_valid} stopped {result.stopped} "
          f"after {result.train_seconds:.0f}s")
 
@@ -165,9 +177,12 @@ def train_missing(runs: list[Run], checkpoints: Path, args: argparse.Namespace) 
     _log(f"training {', '.join(r.name for r in todo)} on {args.device}, {args.parallel} at a time")
     base = [sys.executable, str(Path(__file__).resolve()), "--checkpoints", str(checkpoints),
             "--device", args.device, "--threads", str(args.threads)]
-    for flag, value in (("--time-limit", args.time_limit), ("--preset", args.preset), ("--epochs", args.epochs)):
+    for flag, value in (("--time-limit", args.time_limit), ("--preset", args.preset), ("--epochs", args.epochs),
+                        ("--label-smoothing", args.label_smoothing)):
         if value is not None:
             base += [flag, str(value)]
+    if args.sid_only:
+        base.append("--sid-only")
     pending = list(todo)
     running: list[tuple[Run, subprocess.Popen[bytes]]] = []
     failed: list[str] = []
@@ -225,20 +240,26 @@ def latency(loaded: LoadedModel, histories: list[np.ndarray], profiles: list[lis
     return out
 
 
-def rank_all(loaded: LoadedModel, split: Split) -> tuple[np.ndarray, np.ndarray]:
-    """Top-10 item rows per user with the history's items left out (the default protocol) and counted in
-    (``keep_seen``, as the published TIGER figures are). The GRM decodes once: leaving items out filters
-    its beam-50 list, exactly as its ranker does."""
-    def ranked(k: int, exclude_seen: bool) -> np.ndarray:
-        ranker = loaded.ranker(TEST_BEAM, k, exclude_seen=exclude_seen)
-        with torch.no_grad():
-            return np.concatenate([ranker(split.histories[i : i + 256], split.profiles[i : i + 256])
-                                   for i in range(0, len(split.histories), 256)])
-
+def rank_all(loaded: LoadedModel, split: Split) -> dict[str, np.ndarray]:
+    """Top-10 item rows per user: ``left_out`` (the history's items left out, the default protocol),
+    ``kept`` (counted in, as the published TIGER figures are) and, for a GRM with the dense item head,
+    ``sid_only`` (left out, decoded and ranked by SID likelihood alone). Beam 50."""
     if not isinstance(loaded.model, GRM):
-        return ranked(TOP_K, True), ranked(TOP_K, False)
-    beam = ranked(TEST_BEAM, False)
-    return without_seen(beam, split.histories, TOP_K), beam[:, :TOP_K]
+        def ranked(exclude_seen: bool) -> np.ndarray:
+            ranker = loaded.ranker(TEST_BEAM, TOP_K, exclude_seen=exclude_seen)
+            with torch.no_grad():
+                return np.concatenate([ranker(split.histories[i : i + 256], split.profiles[i : i + 256])
+                                       for i in range(0, len(split.histories), 256)])
+
+        return {"left_out": ranked(True), "kept": ranked(False)}
+    out: dict[str, list[np.ndarray]] = {"left_out": [], "kept": [], "sid_only": []}
+    for histories, decoded in decoded_batches(loaded, split, TEST_BEAM):
+        out["kept"].append(decoded.items[:, :TOP_K].numpy())
+        out["left_out"].append(drop_seen(decoded, histories).items[:, :TOP_K].numpy())
+    if loaded.model.cfg.item_head:
+        for histories, decoded in decoded_batches(loaded, split, TEST_BEAM, item_weight=0.0):
+            out["sid_only"].append(drop_seen(decoded, histories).items[:, :TOP_K].numpy())
+    return {k: np.concatenate(v) for k, v in out.items() if v}
 
 
 def invalid_slots(loaded: LoadedModel, ranked: np.ndarray) -> int:
@@ -268,12 +289,15 @@ def evaluate_all(runs: list[Run], checkpoints: Path) -> dict[str, Any]:
                 figures.update({f"{run.dataset}_popularity{suffix}_{m}": round(pop[m], 4) for m in METRICS})
         loaded = load_model(folder)
         t0 = time.perf_counter()
-        ranked, ranked_keep_seen = rank_all(loaded, split.test)
-        metrics = ranking_metrics(target_ranks(split.test.targets, ranked))
-        kept = ranking_metrics(target_ranks(split.test.targets, ranked_keep_seen))
-        _log(f"{run.name}: test {metrics}, history items counted in {kept} ({time.perf_counter() - t0:.0f}s)")
-        figures.update({f"{prefix}_{m}": round(metrics[m], 4) for m in METRICS})
-        figures.update({f"{prefix}_keep_seen_{m}": round(kept[m], 4) for m in METRICS})
+        ranked = rank_all(loaded, split.test)
+        metrics = {k: ranking_metrics(target_ranks(split.test.targets, v)) for k, v in ranked.items()}
+        _log(f"{run.name}: test {metrics} ({time.perf_counter() - t0:.0f}s)")
+        for key, infix in (("left_out", ""), ("kept", "_keep_seen"), ("sid_only", "_sid_only")):
+            if key in metrics:
+                figures.update({f"{prefix}{infix}_{m}": round(metrics[key][m], 4) for m in METRICS})
+        if "sid_only" in metrics:
+            assert isinstance(loaded.model, GRM)
+            figures[f"{prefix}_item_score_weight"] = loaded.model.cfg.item_score_weight
         provenance = json.loads((folder / PROVENANCE).read_text())
         figures[f"{prefix}_train_command"] = provenance["command"]
         figures[f"{prefix}_train_seed"] = provenance["seed"]
@@ -282,7 +306,7 @@ def evaluate_all(runs: list[Run], checkpoints: Path) -> dict[str, Any]:
         figures[f"{prefix}_best_epoch"] = provenance["best_epoch"]
         figures[f"{prefix}_valid_ndcg_at_10"] = round(provenance["best_valid"]["ndcg_at_10"], 4)
         if run.kind == "grm":
-            invalid += invalid_slots(loaded, ranked)
+            invalid += invalid_slots(loaded, ranked["left_out"])
             if run.name == "beauty_s0":
                 figures.update(latency(loaded, split.test.histories, split.test.profiles))
     figures["invalid_in_top10"] = invalid
@@ -317,9 +341,9 @@ def print_table(f: dict[str, Any]) -> None:
         if f"{key}_train_s" in f:
             how = f"seed {f[f'{key}_train_seed']}, {f[f'{key}_train_s']:.0f}s on {f[f'{key}_train_device']}"
         print(f"{label:36} " + " ".join(f"{f[f'{key}_{m}']:7.4f}" for m in METRICS) + f"   {how}")
-        if f"{key}_keep_seen_{METRICS[0]}" in f:
-            kept = " ".join(f"{f[f'{key}_keep_seen_{m}']:7.4f}" for m in METRICS)
-            print(f"{'  history items counted in':36} {kept}")
+        for infix, label in (("_keep_seen", "  history items counted in"), ("_sid_only", "  SID likelihood alone")):
+            if f"{key}{infix}_{METRICS[0]}" in f:
+                print(f"{label:36} " + " ".join(f"{f[f'{key}{infix}_{m}']:7.4f}" for m in METRICS))
     print("(TIGER's figures count history items in; ours leave them out unless marked)")
     print()
     for beam in LATENCY_BEAMS:
@@ -345,11 +369,16 @@ def main() -> int:
     parser.add_argument("--device", default="cpu", help="training device (evaluation is always on the CPU)")
     parser.add_argument("--parallel", type=int, default=1, help="training processes at a time")
     parser.add_argument("--time-limit", type=float, default=None, help="seconds of training per run")
-    parser.add_argument("--runs", default=",".join(RUN_BY_NAME), help="comma-separated run names")
+    parser.add_argument("--runs", default=",".join(r.name for r in RUNS),
+                        help=f"comma-separated run names (more: {', '.join(r.name for r in EXTRA_RUNS)})")
     parser.add_argument("--no-eval", action="store_true", help="train only")
     parser.add_argument("--train-job", help=argparse.SUPPRESS)
     parser.add_argument("--preset", choices=tuple(PRESETS), help="GRM shape for every run (default: base)")
     parser.add_argument("--epochs", type=int, help="epochs for every run (default: 100 GRM, 200 SASRec)")
+    parser.add_argument("--label-smoothing", type=float,
+                        help="on the GRM's SID tokens (default 0 for the Beauty runs, 0.1 for the others)")
+    parser.add_argument("--sid-only", action="store_true",
+                        help="train GRM runs without the dense item head (ranking by SID likelihood alone)")
     # one thread: on a shared 2-core machine a second OpenMP thread spin-waits and runs ~5x slower
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     args = parser.parse_args()

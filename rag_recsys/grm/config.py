@@ -31,11 +31,19 @@ class GRMConfig(BaseModel):
     # > 0: history items also get an embedding of their catalogue row (the paper's sparse embedding table
     # of interactions); codes alone describe items whose deeper residual codes mean little out of context
     n_items: int = Field(0, ge=0)
+    # a dense head over the item table (needs n_items), trained beside the SID heads: decoding still
+    # generates SIDs through the trie, and each finished beam's score gains item_score_weight × the head's
+    # log-probability of its item (sparse generation, dense re-ranking, as COBRA does). The weight is
+    # chosen on validation after training.
+    item_head: bool = False
+    item_score_weight: float = Field(1.0, ge=0)
 
     @model_validator(mode="after")
     def _heads_divide(self) -> GRMConfig:
         if self.d_model % self.n_heads:
             raise ValueError(f"d_model {self.d_model} is not a multiple of n_heads {self.n_heads}")
+        if self.item_head and not self.n_items:
+            raise ValueError("item_head needs the item table (n_items > 0)")
         return self
 
     @property
@@ -71,5 +79,8 @@ PRESETS: dict[str, dict[str, float | int]] = {
 }
 
 
-def model_config(preset: str, content_sizes: list[int], creative_sizes: list[int], n_items: int = 0) -> GRMConfig:
-    return GRMConfig(content_sizes=content_sizes, creative_sizes=creative_sizes, n_items=n_items, **PRESETS[preset])
+def model_config(
+    preset: str, content_sizes: list[int], creative_sizes: list[int], n_items: int = 0, item_head: bool = False
+) -> GRMConfig:
+    return GRMConfig(content_sizes=content_sizes, creative_sizes=creative_sizes, n_items=n_items, item_head=item_head,
+                     **PRESETS[preset])

@@ -225,6 +225,7 @@ class Batch:
     profile: torch.Tensor  # (B, P) hashed feature ids, 0 = none
     targets: torch.Tensor | None = None  # (B, T, L) codes of the item after each recent one
     target_mask: torch.Tensor | None = None  # (B, T) bool
+    target_ids: torch.Tensor | None = None  # (B, T) item rows of the targets, -1 outside the catalogue
 
     def to(self, device: torch.device | str) -> Batch:
         moved = {k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in self.__dict__.items()}
@@ -275,6 +276,7 @@ def make_code_batch(
     summ_mask = np.zeros((b, s), dtype=bool)
     tgt = np.zeros((b, t, n_levels), dtype=np.int64)
     tgt_mask = np.zeros((b, t), dtype=bool)
+    tgt_ids = np.full((b, t), -1, dtype=np.int64)
     for i, (r, o) in enumerate(zip(recent, older, strict=True)):
         n = len(r)
         if n:
@@ -289,6 +291,7 @@ def make_code_batch(
         if with_targets and n:
             tgt[i, t - n :] = seqs[i][-n:]
             tgt_mask[i, t - n :] = True
+            tgt_ids[i, t - n :] = rows[i][-n:]
     feats = [list(p) for p in profiles] if profiles is not None else [[] for _ in range(b)]
     prof = np.zeros((b, max(1, max(len(f) for f in feats))), dtype=np.int64)
     for i, f in enumerate(feats):
@@ -304,6 +307,7 @@ def make_code_batch(
         profile=torch.from_numpy(prof),
         targets=torch.from_numpy(tgt) if with_targets else None,
         target_mask=torch.from_numpy(tgt_mask) if with_targets else None,
+        target_ids=torch.from_numpy(tgt_ids) if with_targets else None,
     )
 
 

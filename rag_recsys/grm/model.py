@@ -12,6 +12,9 @@ Training branches the SID continuation off *every* history position at once: the
 ``[context_≤i, SID]`` with a causal mask, so one pass teaches next-item generation at every step of the
 history (as SASRec does for item IDs). Inference runs the context once, keeps its keys and values, and
 branches beams off the last position.
+
+With ``item_head`` the last context state also scores every catalogue item through the item table (a dense
+head, tied to the input item embeddings); decoding adds that score to each finished beam (see decoding).
 """
 
 from __future__ import annotations
@@ -133,6 +136,11 @@ class GRM(nn.Module):
             out = out + self.item_ids(torch.where(ids < 0, self.cfg.n_items, ids))
         return out
 
+    def item_logp(self, hidden: torch.Tensor) -> torch.Tensor:
+        """(..., D) context states → (..., n_items) log-probabilities of the dense item head."""
+        assert self.item_ids is not None
+        return torch.log_softmax((hidden @ self.item_ids.weight[: self.cfg.n_items].T).float(), dim=-1)
+
     def encode(self, batch: Batch) -> Context:
         b, t = batch.recent_mask.shape
         items = self.item_embedding(batch.recent, batch.recent_ids)
@@ -162,7 +170,8 @@ class GRM(nn.Module):
         return self.ln_f(y)
 
     def loss(self, batch: Batch, label_smoothing: float = 0.0) -> torch.Tensor:
-        """Mean token cross-entropy of the next item's SID at every history position that has one."""
+        """Mean token cross-entropy of the next item's SID at every history position that has one, plus the
+        dense head's item cross-entropy where the model has one."""
         assert batch.targets is not None and batch.target_mask is not None
         ctx = self.encode(batch)
         t = batch.recent_mask.shape[1]
@@ -179,7 +188,14 @@ class GRM(nn.Module):
             F.cross_entropy(head(state), chosen[:, i], label_smoothing=label_smoothing)
             for i, (head, state) in enumerate(zip(self.heads, states, strict=True))
         ]
-        return torch.stack(losses).mean()
+        loss = torch.stack(losses).mean()
+        if self.cfg.item_head:
+            assert batch.target_ids is not None
+            rows = batch.target_ids[mask]
+            known = rows >= 0
+            if bool(known.any()):
+                loss = loss + F.nll_loss(self.item_logp(ctx.hidden[mask][known]), rows[known])
+        return loss
 
 
 def init_weights(module: nn.Module) -> None:

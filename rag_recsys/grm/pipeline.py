@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -22,14 +22,14 @@ from torch import nn
 
 from rag_recsys.catalogue import write_catalogue
 from rag_recsys.grm.config import GRMConfig, TrainConfig, model_config
-from rag_recsys.grm.data import ItemCodes, LeaveOneOut, Split, leave_one_out, read_json_object
+from rag_recsys.grm.data import ItemCodes, LeaveOneOut, Split, leave_one_out, make_batch, read_json_object
 from rag_recsys.grm.datasets import Dataset
-from rag_recsys.grm.decoding import grm_ranker
-from rag_recsys.grm.evaluator import Ranker, evaluate
+from rag_recsys.grm.decoding import Decoded, beam_search, drop_seen, grm_ranker
+from rag_recsys.grm.evaluator import Ranker, evaluate, ranking_metrics, target_ranks
 from rag_recsys.grm.model import GRM
 from rag_recsys.grm.popularity import item_counts, popularity_ranker
 from rag_recsys.grm.sasrec import SASRec, SASRecConfig, item_row_codes, sasrec_ranker
-from rag_recsys.grm.trainer import BEST, TrainData, TrainResult, train
+from rag_recsys.grm.trainer import BEST, SELECT_METRIC, TrainData, TrainResult, train
 from rag_recsys.grm.trie import CodeTrie, build_trie
 
 ModelKind = Literal["grm", "sasrec"]
@@ -61,10 +61,11 @@ class LoadedModel:
         return sasrec_ranker(self.model, k, device, exclude_seen)
 
 
-def build_model(kind: ModelKind, preset: str, items: ItemCodes, item_ids: bool = False) -> nn.Module:
+def build_model(kind: ModelKind, preset: str, items: ItemCodes, item_ids: bool = False, item_head: bool = False
+                ) -> nn.Module:
     if kind == "grm":
-        n_items = len(items.item_ids) if item_ids else 0
-        return GRM(model_config(preset, items.content_sizes, items.creative_sizes, n_items))
+        n_items = len(items.item_ids) if item_ids or item_head else 0
+        return GRM(model_config(preset, items.content_sizes, items.creative_sizes, n_items, item_head))
     return SASRec(SASRecConfig(n_items=len(items.item_ids)))
 
 
@@ -79,12 +80,14 @@ def train_on(
     device: torch.device | str = "cpu",
     on_event: Callable[[dict[str, Any]], None] | None = None,
     item_ids: bool = False,
+    item_head: bool = False,
 ) -> TrainResult:
     """Train on the leave-one-out training part, select on validation, write the model folder.
-    ``item_ids``: the GRM also embeds the catalogue row of history items."""
+    ``item_ids``: the GRM also embeds the catalogue row of history items; ``item_head``: it also has the
+    dense item head (implies ``item_ids``), whose ranking weight is then chosen on validation."""
     split = split_dataset(dataset)
     items = dataset.items
-    model = build_model(kind, preset, items, item_ids)
+    model = build_model(kind, preset, items, item_ids, item_head)
     if isinstance(model, GRM):
         codes, recent, summary = items.codes, model.cfg.max_recent, model.cfg.max_summary
         trie = content_trie(items)
@@ -122,6 +125,9 @@ def train_on(
         write_catalogue({i: texts[i] for i in items.item_ids if isinstance(texts.get(i), dict)}, out_dir)
     started = time.perf_counter()
     result = train(model, data, cfg, out_dir, make_ranker, meta, resume, device, on_event)
+    sweep: dict[str, Any] = {}
+    if isinstance(model, GRM) and model.cfg.item_head and (out_dir / BEST).is_file():
+        sweep = choose_item_weight(out_dir, split.valid, cfg.val_beam, device, cfg.eval_batch_size)
     provenance = {
         "command": command,
         "kind": kind,
@@ -139,8 +145,9 @@ def train_on(
         "stopped": result.stopped,
         "best_epoch": result.best_epoch,
         "best_valid": result.best_valid,
+        **sweep,
         "train_config": cfg.model_dump(),
-        "model_config": config.model_dump(),
+        "model_config": {**config.model_dump(), **({"item_score_weight": sweep["item_score_weight"]} if sweep else {})},
         "history": result.history,
     }
     (out_dir / PROVENANCE).write_text(json.dumps(provenance, indent=2) + "\n", encoding="utf-8")
@@ -167,6 +174,53 @@ def load_model(model_dir: Path, device: torch.device | str = "cpu") -> LoadedMod
     model.load_state_dict(state["model"])
     model.to(device).eval()
     return LoadedModel(meta["kind"], model, items, meta["counts"].cpu().numpy(), meta)
+
+
+ITEM_WEIGHTS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+def decoded_batches(
+    loaded: LoadedModel, split: Split, beam: int, device: torch.device | str = "cpu", batch_size: int = 256,
+    item_weight: float | None = None,
+) -> Iterator[tuple[list[np.ndarray], Decoded]]:
+    """Each batch of a split's histories with the GRM's beam-search result for it (user order kept);
+    ``item_weight`` as in ``beam_search``."""
+    model = loaded.model
+    assert isinstance(model, GRM)
+    trie = content_trie(loaded.items).to(device)
+    with torch.no_grad():
+        for i in range(0, len(split.histories), batch_size):
+            histories = split.histories[i : i + batch_size]
+            batch = make_batch(histories, loaded.items.codes, model.cfg.max_recent, model.cfg.max_summary,
+                               split.profiles[i : i + batch_size]).to(device)
+            yield histories, beam_search(model, batch, trie, max(beam, TOP_K), False, item_weight)
+
+
+def weight_sweep(
+    loaded: LoadedModel, split: Split, beam: int, weights: tuple[float, ...] = ITEM_WEIGHTS,
+    device: torch.device | str = "cpu", batch_size: int = 256,
+) -> dict[float, dict[str, float]]:
+    """Metrics on ``split`` (the user's own items left out) for each weight of the dense item head."""
+    out = {}
+    for w in weights:
+        ranked = [drop_seen(decoded, histories).items[:, :TOP_K].cpu().numpy()
+                  for histories, decoded in decoded_batches(loaded, split, beam, device, batch_size, w)]
+        out[w] = ranking_metrics(target_ranks(split.targets, np.concatenate(ranked)))
+    return out
+
+
+def choose_item_weight(
+    model_dir: Path, valid: Split, beam: int, device: torch.device | str = "cpu", batch_size: int = 256
+) -> dict[str, Any]:
+    """Set the best checkpoint's dense-head weight to the one with the best validation NDCG@10; returns the
+    sweep for the provenance record."""
+    loaded = load_model(model_dir, device)
+    sweep = weight_sweep(loaded, valid, beam, device=device, batch_size=batch_size)
+    best = max(sweep, key=lambda w: sweep[w][SELECT_METRIC])
+    state = torch.load(model_dir / BEST, map_location="cpu", weights_only=True)
+    state["meta"]["config"]["item_score_weight"] = best
+    torch.save(state, model_dir / BEST)
+    return {"item_score_weight": best, "item_weight_valid": {str(w): m for w, m in sweep.items()}}
 
 
 def evaluate_on(

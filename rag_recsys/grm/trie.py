@@ -13,16 +13,18 @@ import torch
 @dataclass(frozen=True)
 class CodeTrie:
     """``children[d][node, code]`` is the node reached from a depth-``d`` node by ``code`` (-1: no such
-    path). Depth 0 has the single root node 0; the nodes of the last table are item rows."""
+    path). Depth 0 has the single root node 0; the nodes of the last table are item rows.
+    ``item_nodes[d - 1][row]`` is the depth-``d`` node on item ``row``'s path (depths 1 … depth-1)."""
 
     children: list[torch.Tensor]
+    item_nodes: list[torch.Tensor]
 
     @property
     def depth(self) -> int:
         return len(self.children)
 
     def to(self, device: torch.device | str) -> CodeTrie:
-        return CodeTrie([c.to(device) for c in self.children])
+        return CodeTrie([c.to(device) for c in self.children], [n.to(device) for n in self.item_nodes])
 
     def contains(self, path: Sequence[int]) -> bool:
         node = 0
@@ -44,6 +46,7 @@ def build_trie(paths: np.ndarray, sizes: Sequence[int]) -> CodeTrie:
     if len(np.unique(paths, axis=0)) != n:
         raise ValueError("paths are not unique: add a dedup level first")
     children: list[torch.Tensor] = []
+    item_nodes: list[torch.Tensor] = []
     # node ids at depth d: index of the row's length-d prefix among the unique length-d prefixes
     parent = np.zeros(n, dtype=np.int64)
     for d in range(depth):
@@ -55,5 +58,7 @@ def build_trie(paths: np.ndarray, sizes: Sequence[int]) -> CodeTrie:
         table = np.full((int(parent.max()) + 1, sizes[d]), -1, dtype=np.int64)
         table[parent, paths[:, d]] = child
         children.append(torch.from_numpy(table))
+        if d + 1 < depth:
+            item_nodes.append(torch.from_numpy(child))
         parent = child
-    return CodeTrie(children)
+    return CodeTrie(children, item_nodes)

@@ -63,6 +63,11 @@ def train(
         bool, typer.Option("--item-ids", help="GRM: also embed each history item's catalogue row (the paper's "
                            "sparse ID table) beside its codes; helps when items have many interactions each.")
     ] = False,
+    item_head: Annotated[
+        bool, typer.Option("--item-head", help="GRM: add a dense item head over that table (implies --item-ids). "
+                           "SIDs are still generated through the trie; finished beams are re-ranked by SID "
+                           "log-probability + w × the head's item log-probability, w chosen on validation.")
+    ] = False,
     seed: Annotated[int, typer.Option()] = 0,
     epochs: Annotated[int, typer.Option(min=1)] = 30,
     lr: Annotated[float, typer.Option(min=0.0)] = 2e-3,
@@ -78,7 +83,7 @@ def train(
     import torch
 
     from rag_recsys.grm.config import PRESETS, TrainConfig
-    from rag_recsys.grm.pipeline import train_on
+    from rag_recsys.grm.pipeline import PROVENANCE, train_on
 
     if preset not in PRESETS:
         _fail(f"--preset: unknown preset {preset!r} (one of {', '.join(PRESETS)})")
@@ -113,9 +118,17 @@ def train(
             progress.update(task, completed=event["epoch"], status=status)
 
         kind = cast("ModelKind", model)
-        result = train_on(data, out, kind, preset, cfg, command, resume, torch.device(device), on_event, item_ids)
+        result = train_on(data, out, kind, preset, cfg, command, resume, torch.device(device), on_event, item_ids,
+                          item_head)
     console.print(f"best epoch {result.best_epoch}: " + ", ".join(f"{k} {v:.4f}" for k, v in result.best_valid.items())
                   + f"; stopped: {result.stopped}; {result.train_seconds:.0f}s; wrote {out}", highlight=False)
+    provenance = json.loads((out / PROVENANCE).read_text(encoding="utf-8"))
+    if "item_score_weight" in provenance:
+        weight = provenance["item_score_weight"]
+        ndcg = provenance["item_weight_valid"][str(weight)]["ndcg_at_10"]
+        console.print(f"dense item head weight {weight:g} (valid NDCG@10 {ndcg:.4f}; "
+                      f"SID likelihood alone {provenance['item_weight_valid']['0.0']['ndcg_at_10']:.4f})",
+                      highlight=False)
 
 
 @rec_app.command("eval")
