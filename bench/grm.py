@@ -13,8 +13,9 @@ Runs (each a model folder under ``--checkpoints``, default ``bench/.checkpoints`
 
 A run whose folder already holds ``best.pt`` is loaded, not retrained (``--train all`` retrains); its
 ``train.json`` says how it was trained (command, seed, device, wall time) and the table repeats that.
-Training the default runs takes about 6 minutes on one H100 (``--device cuda --parallel 8``), hours on two
-CPU cores (``--preset small`` cuts that to about an hour). Test metrics, decoding validity and latency are
+Training the default runs takes about 4 minutes per run on one H100/H200, four or more at a time
+(``--device cuda --parallel 8 --time-limit 240``), hours on two CPU cores (``--preset small`` cuts that to
+about an hour). Test metrics, decoding validity and latency are
 always measured here, on this machine's CPU (latency with one thread).
 
 Metrics leave each user's own items out of the ranking (nobody in these sets interacts with an item twice);

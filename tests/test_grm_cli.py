@@ -65,6 +65,17 @@ def test_train_with_item_ids(tmp_path: Path) -> None:
     assert json.loads((out / "train.json").read_text())["model_config"]["n_items"] == 30  # the toy catalogue
 
 
+def test_train_without_item_head(tmp_path: Path) -> None:
+    out = tmp_path / "model"
+    args = ["train", str(_toy(tmp_path / "toy")), "--out", str(out), "--preset", "tiny", "--epochs", "1", "-q",
+            "--no-item-head"]
+    result = runner.invoke(rec_app, args)
+    assert result.exit_code == 0, result.output
+    provenance = json.loads((out / "train.json").read_text())
+    assert provenance["model_config"]["item_head"] is False and provenance["model_config"]["n_items"] == 0
+    assert "item_weight_valid" not in provenance and "dense item head" not in result.stderr
+
+
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [

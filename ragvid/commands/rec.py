@@ -64,10 +64,10 @@ def train(
                            "sparse ID table) beside its codes; helps when items have many interactions each.")
     ] = False,
     item_head: Annotated[
-        bool, typer.Option("--item-head", help="GRM: add a dense item head over that table (implies --item-ids). "
-                           "SIDs are still generated through the trie; finished beams are re-ranked by SID "
-                           "log-probability + w × the head's item log-probability, w chosen on validation.")
-    ] = False,
+        bool, typer.Option("--item-head/--no-item-head", help="GRM: a dense item head over that table (implies "
+                           "--item-ids). SIDs are still generated through the trie, ranked by SID log-probability "
+                           "+ w × the log of the head's probability mass below each prefix, w chosen on validation.")
+    ] = True,
     seed: Annotated[int, typer.Option()] = 0,
     epochs: Annotated[int, typer.Option(min=1)] = 30,
     lr: Annotated[float, typer.Option(min=0.0)] = 2e-3,
