@@ -50,7 +50,7 @@ import torch  # noqa: E402
 from rag_recsys.grm.config import PRESETS, TrainConfig  # noqa: E402
 from rag_recsys.grm.data import Split, make_batch  # noqa: E402
 from rag_recsys.grm.datasets import Dataset, dataset_dir, encode_item_texts, load_dataset  # noqa: E402
-from rag_recsys.grm.decoding import beam_search, drop_seen  # noqa: E402
+from rag_recsys.grm.decoding import beam_search  # noqa: E402
 from rag_recsys.grm.evaluator import ranking_metrics, target_ranks  # noqa: E402
 from rag_recsys.grm.model import GRM  # noqa: E402
 from rag_recsys.grm.pipeline import (  # noqa: E402
@@ -223,7 +223,7 @@ def latency(loaded: LoadedModel, histories: list[np.ndarray], profiles: list[lis
                     batch = make_batch([histories[i]], codes, model.cfg.max_recent, model.cfg.max_summary,
                                        [profiles[i]])
                     t0 = time.perf_counter()
-                    beam_search(model, batch, trie, beam, creative=False)
+                    beam_search(model, batch, trie, beam, creative=False, exclude=[histories[i]])
                     if i >= 5:  # warm-up
                         times.append((time.perf_counter() - t0) * 1e3)
                 out[f"beam{beam}_p50_ms"] = round(_percentile(times, 50), 2)
@@ -233,7 +233,7 @@ def latency(loaded: LoadedModel, histories: list[np.ndarray], profiles: list[lis
             for i, hist in enumerate(batches):
                 batch = make_batch(hist, codes, model.cfg.max_recent, model.cfg.max_summary,
                                    profiles[i * 256 : (i + 1) * 256])
-                beam_search(model, batch, trie, 50, creative=False)
+                beam_search(model, batch, trie, 50, creative=False, exclude=hist)
             out["beam50_users_per_s"] = round(sum(len(b) for b in batches) / (time.perf_counter() - t0), 1)
     finally:
         torch.set_num_threads(threads)
@@ -244,7 +244,8 @@ def latency(loaded: LoadedModel, histories: list[np.ndarray], profiles: list[lis
 def rank_all(loaded: LoadedModel, split: Split) -> dict[str, np.ndarray]:
     """Top-10 item rows per user: ``left_out`` (the history's items left out, the default protocol),
     ``kept`` (counted in, as the published TIGER figures are) and, for a GRM with the dense item head,
-    ``sid_only`` (left out, decoded and ranked by SID likelihood alone). Beam 50."""
+    ``sid_only`` (left out, decoded and ranked by SID likelihood alone). Beam 50; left-out items are masked
+    inside the search, so the beam fills with items the user does not have."""
     if not isinstance(loaded.model, GRM):
         def ranked(exclude_seen: bool) -> np.ndarray:
             ranker = loaded.ranker(TEST_BEAM, TOP_K, exclude_seen=exclude_seen)
@@ -253,14 +254,13 @@ def rank_all(loaded: LoadedModel, split: Split) -> dict[str, np.ndarray]:
                                        for i in range(0, len(split.histories), 256)])
 
         return {"left_out": ranked(True), "kept": ranked(False)}
-    out: dict[str, list[np.ndarray]] = {"left_out": [], "kept": [], "sid_only": []}
-    for histories, decoded in decoded_batches(loaded, split, TEST_BEAM):
-        out["kept"].append(decoded.items[:, :TOP_K].numpy())
-        out["left_out"].append(drop_seen(decoded, histories).items[:, :TOP_K].numpy())
+    def top(**kwargs: Any) -> np.ndarray:
+        return np.concatenate([d.items[:, :TOP_K].numpy() for d in decoded_batches(loaded, split, TEST_BEAM, **kwargs)])
+
+    out = {"left_out": top(), "kept": top(exclude_seen=False)}
     if loaded.model.cfg.item_head:
-        for histories, decoded in decoded_batches(loaded, split, TEST_BEAM, item_weight=0.0):
-            out["sid_only"].append(drop_seen(decoded, histories).items[:, :TOP_K].numpy())
-    return {k: np.concatenate(v) for k, v in out.items() if v}
+        out["sid_only"] = top(item_weight=0.0)
+    return out
 
 
 def invalid_slots(loaded: LoadedModel, ranked: np.ndarray) -> int:

@@ -74,6 +74,26 @@ def test_guided_search_scores_items_by_sid_plus_weighted_head(weight: float) -> 
         assert not torch.equal(out.items[:, :6], unguided.items)  # the head changes the ranking
 
 
+@pytest.mark.parametrize("head", [False, True])
+def test_excluded_items_never_come_out_and_the_beam_stays_full(head: bool) -> None:
+    torch.manual_seed(0)
+    codes, sizes = _catalogue()
+    trie = build_trie(codes, sizes)
+    model = GRM(GRMConfig(content_sizes=sizes, d_model=16, n_layers=1, n_heads=2, d_ff=32, max_recent=5,
+                          n_items=len(codes), item_head=head, item_score_weight=2.0)).eval()
+    histories = [np.arange(0, 20), np.array([3])]
+    batch = make_batch(histories, codes, 5, 0)
+    free = beam_search(model, batch, trie, beam=4)
+    out = beam_search(model, batch, trie, beam=4, exclude=histories)
+    for user, history in enumerate(histories):
+        assert len(set(out.items[user].tolist())) == 4 and (out.items[user] >= 0).all()  # no empty slot
+        assert not set(out.items[user].tolist()) & set(history.tolist())
+    assert set(free.items[0].tolist()) <= set(range(20))  # unmasked, the top 4 would all be history items
+    # everything excluded but two items: only those two can come out
+    only = beam_search(model, batch, trie, beam=4, exclude=[np.arange(2, len(codes))] * 2)
+    assert sorted(only.items[0][only.items[0] >= 0].tolist()) == [0, 1]
+
+
 def test_subtree_mass_is_the_heads_probability_below_each_node() -> None:
     codes, sizes = _catalogue()
     trie = build_trie(codes, sizes)

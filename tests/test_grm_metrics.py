@@ -10,7 +10,6 @@ import pytest
 import torch
 
 from rag_recsys.grm.data import Split, add_dedup_level
-from rag_recsys.grm.decoding import Decoded, drop_seen
 from rag_recsys.grm.evaluator import evaluate, ndcg_at_k, ranking_metrics, recall_at_k, target_ranks
 from rag_recsys.grm.popularity import popularity_ranker
 from rag_recsys.grm.sasrec import SASRec, SASRecConfig, sasrec_ranker
@@ -53,14 +52,6 @@ def test_items_sharing_a_path_never_hit_each_other() -> None:
     split = Split(histories=[np.array([5])] * 3, profiles=[[]] * 3, targets=np.array([0, 1, 3]))
     metrics = evaluate(lambda h, _p: np.tile(np.array([0, 2, 4]), (len(h), 1)), split)
     assert metrics["recall_at_10"] == pytest.approx(1 / 3)  # only the user whose target is item 0 hits
-
-
-def test_drop_seen_moves_history_items_out() -> None:
-    decoded = Decoded(torch.tensor([[5, 3, 7, -1], [1, 2, 3, 4]]), torch.tensor([[-1.0, -2.0, -3.0, -np.inf],
-                      [-1.0, -2.0, -3.0, -4.0]]), torch.zeros(2, 4, 0, dtype=torch.long))
-    kept = drop_seen(decoded, [np.array([3, 9]), np.array([1, 4])])
-    assert kept.items.tolist() == [[5, 7, -1, -1], [2, 3, -1, -1]]
-    assert kept.scores[:, :2].tolist() == [[-1.0, -3.0], [-2.0, -3.0]]
 
 
 def test_baseline_rankers_never_return_history_items() -> None:

@@ -9,8 +9,10 @@ plus ``w`` × the log of the head's probability mass under that prefix (all item
 at the last level an item scores log p_SID(item) + w · log p_head(item). Without the guide, a beam cut on
 SID likelihood alone loses items the head is sure of before the head is asked.
 
-Items the user already has can be left out (``drop_seen``): in the Amazon sets no user interacts with an
-item twice, and an ad for what someone already bought is a wasted slot.
+Items the user already has can be left out (``exclude``): the search runs on the trie without them (a
+prefix whose items are all left out is closed) and the head's guide ignores them, so the beam fills with
+items the user does not have. In the Amazon
+sets no user interacts with an item twice, and an ad for what someone already bought is a wasted slot.
 """
 
 from __future__ import annotations
@@ -67,6 +69,15 @@ def subtree_log_mass(trie: CodeTrie, item_logp: torch.Tensor) -> list[torch.Tens
     return [*out, item_logp]
 
 
+def excluded_items(exclude: Sequence[np.ndarray], n_items: int, device: torch.device | str) -> torch.Tensor:
+    """(B, n_items) bool: item rows to leave out, per user (negative rows ignored)."""
+    mask = torch.zeros(len(exclude), n_items, dtype=torch.bool)
+    for i, rows in enumerate(exclude):
+        rows = np.asarray(rows, dtype=np.int64)
+        mask[i, torch.from_numpy(rows[(rows >= 0) & (rows < n_items)])] = True
+    return mask.to(device)
+
+
 def _guide(guide: torch.Tensor, child: torch.Tensor, weight: float) -> torch.Tensor:
     """(B, n_nodes) guide, (B | 1, K, V) child nodes (-1: none) → (B, K, V) bonus (0 where no child)."""
     b = guide.shape[0]
@@ -86,24 +97,51 @@ def _next_logp(model: GRM, ctx: Context, prefix: torch.Tensor, allowed: torch.Te
     return torch.log_softmax(model.heads[level](hidden).float(), dim=-1)
 
 
+def open_nodes(trie: CodeTrie, banned: torch.Tensor) -> list[torch.Tensor]:
+    """(B, n_items) banned items → per depth 1 … depth, (B, n_nodes) bool: the node still has an item below
+    it that is not banned (the trie with those items taken out, per user)."""
+    kept = (~banned).float()
+    out = [kept.new_zeros(kept.shape[0], table.shape[0]).index_add_(1, nodes, kept) > 0
+           for nodes, table in zip(trie.item_nodes, trie.children[1:], strict=True)]
+    return [*out, ~banned]
+
+
+def _valid(child: torch.Tensor, open_: torch.Tensor | None) -> torch.Tensor:
+    """(B | 1, K, V) child nodes → which exist and, with ``open_`` (B, n_nodes) given, still lead to an
+    item that is not left out."""
+    ok = child >= 0
+    if open_ is None:
+        return ok
+    child = child.expand(open_.shape[0], *child.shape[1:])
+    return ok & open_.gather(1, child.clamp(min=0).flatten(1)).view(child.shape)
+
+
 @torch.no_grad()
 def beam_search(
-    model: GRM, batch: Batch, trie: CodeTrie, beam: int, creative: bool = True, item_weight: float | None = None
+    model: GRM, batch: Batch, trie: CodeTrie, beam: int, creative: bool = True, item_weight: float | None = None,
+    exclude: Sequence[np.ndarray] | None = None,
 ) -> Decoded:
-    """Top ``beam`` catalogue items (and, with ``creative``, a creative path each) per user. A model with the
-    dense item head is guided by it with ``item_weight`` (default: the model's ``item_score_weight``; 0:
-    SID likelihood alone); scores are then log p_SID + weight · log p_head."""
+    """Top ``beam`` catalogue items (and, with ``creative``, a creative path each) per user, without the item
+    rows in ``exclude`` (per user) when given. A model with the dense item head is guided by it with
+    ``item_weight`` (default: the model's ``item_score_weight``; 0: SID likelihood alone); scores are then
+    log p_SID + weight · log p_head."""
     n_content = len(model.cfg.content_sizes)
     if trie.depth != n_content:
         raise ValueError(f"trie has {trie.depth} levels, the model {n_content} content levels")
     ctx = model.encode(batch)
+    banned = excluded_items(exclude, trie.n_items, ctx.hidden.device) if exclude is not None else None
     weight = (model.cfg.item_score_weight if item_weight is None else item_weight) if model.cfg.item_head else 0.0
-    guide = subtree_log_mass(trie, model.item_logp(ctx.hidden[:, -1])) if weight > 0 else None
+    guide = None
+    if weight > 0:
+        head = model.item_logp(ctx.hidden[:, -1])
+        guide = subtree_log_mass(trie, head if banned is None else head.masked_fill(banned, float("-inf")))
+    opened = open_nodes(trie, banned) if banned is not None else None
     allowed = ctx.valid.unsqueeze(1)  # beams branch off the last position: the whole context is visible
     root = trie.children[0][0].view(1, 1, -1)
     logp = torch.log_softmax(model.heads[0](ctx.hidden[:, -1]).float(), dim=-1).unsqueeze(1)
     bonus = _guide(guide[0], root, weight) if guide is not None else None
-    scores, _, code = _step(logp.new_zeros(logp.shape[0], 1), logp, beam, root >= 0, bonus)
+    valid = _valid(root, opened[0] if opened is not None else None)
+    scores, _, code = _step(logp.new_zeros(logp.shape[0], 1), logp, beam, valid, bonus)
     nodes = root[0, 0][code]
     prefix = code.unsqueeze(-1)
     for level in range(1, n_content):
@@ -111,7 +149,8 @@ def beam_search(
         nxt = table[nodes.clamp(min=0)]  # (B, K, V): child node per code, -1 where no such path
         logp = _next_logp(model, ctx, prefix, allowed)
         bonus = _guide(guide[level], nxt, weight) if guide is not None else None
-        scores, parent, code = _step(scores, logp, beam, nxt >= 0, bonus)
+        valid = _valid(nxt, opened[level] if opened is not None else None)
+        scores, parent, code = _step(scores, logp, beam, valid, bonus)
         nodes = nxt.flatten(1).gather(1, parent * nxt.shape[-1] + code)
         prefix = _extend(prefix, parent, code)
     items = nodes.masked_fill(torch.isinf(scores), -1)
@@ -130,23 +169,6 @@ def beam_search(
     return Decoded(items, scores, prefix[..., first_creative:])
 
 
-def seen_mask(items: torch.Tensor, seen: Sequence[np.ndarray]) -> torch.Tensor:
-    """(B, K) bool: which ranked item rows are in each user's ``seen`` rows."""
-    width = max(1, max((len(h) for h in seen), default=0))
-    padded = np.full((len(seen), width), -2, dtype=np.int64)  # -2 matches neither an item nor the -1 pad
-    for i, h in enumerate(seen):
-        padded[i, : len(h)] = h
-    table = torch.from_numpy(padded).to(items.device)
-    return (items.unsqueeze(-1) == table.unsqueeze(1)).any(-1)
-
-
-def drop_seen(decoded: Decoded, seen: Sequence[np.ndarray]) -> Decoded:
-    """``decoded`` without the items in ``seen`` (per user): they move to the end as -1 with score -inf."""
-    hit = seen_mask(decoded.items, seen)
-    masked = Decoded(decoded.items.masked_fill(hit, -1), decoded.scores, decoded.creative)
-    return masked.reordered(decoded.scores.masked_fill(hit, float("-inf")))
-
-
 def grm_ranker(
     model: GRM, codes: np.ndarray, trie: CodeTrie, beam: int, k: int, device: torch.device | str = "cpu",
     exclude_seen: bool = True,
@@ -157,9 +179,7 @@ def grm_ranker(
 
     def rank(histories: Sequence[np.ndarray], profiles: Sequence[Sequence[int]]) -> np.ndarray:
         batch = make_batch(histories, codes, model.cfg.max_recent, model.cfg.max_summary, profiles).to(device)
-        decoded = beam_search(model, batch, trie, max(beam, k), creative=False)
-        if exclude_seen:
-            decoded = drop_seen(decoded, histories)
+        decoded = beam_search(model, batch, trie, max(beam, k), False, exclude=histories if exclude_seen else None)
         return decoded.items[:, :k].cpu().numpy()
 
     return rank

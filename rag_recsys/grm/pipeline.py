@@ -24,7 +24,7 @@ from rag_recsys.catalogue import write_catalogue
 from rag_recsys.grm.config import GRMConfig, TrainConfig, model_config
 from rag_recsys.grm.data import ItemCodes, LeaveOneOut, Split, leave_one_out, make_batch, read_json_object
 from rag_recsys.grm.datasets import Dataset
-from rag_recsys.grm.decoding import Decoded, beam_search, drop_seen, grm_ranker
+from rag_recsys.grm.decoding import Decoded, beam_search, grm_ranker
 from rag_recsys.grm.evaluator import Ranker, evaluate, ranking_metrics, target_ranks
 from rag_recsys.grm.model import GRM
 from rag_recsys.grm.popularity import item_counts, popularity_ranker
@@ -181,10 +181,10 @@ ITEM_WEIGHTS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
 
 def decoded_batches(
     loaded: LoadedModel, split: Split, beam: int, device: torch.device | str = "cpu", batch_size: int = 256,
-    item_weight: float | None = None,
-) -> Iterator[tuple[list[np.ndarray], Decoded]]:
-    """Each batch of a split's histories with the GRM's beam-search result for it (user order kept);
-    ``item_weight`` as in ``beam_search``."""
+    item_weight: float | None = None, exclude_seen: bool = True,
+) -> Iterator[Decoded]:
+    """The GRM's beam-search result for each batch of a split's users, in order (``item_weight`` as in
+    ``beam_search``; the history's items left out unless ``exclude_seen`` is off)."""
     model = loaded.model
     assert isinstance(model, GRM)
     trie = content_trie(loaded.items).to(device)
@@ -193,7 +193,8 @@ def decoded_batches(
             histories = split.histories[i : i + batch_size]
             batch = make_batch(histories, loaded.items.codes, model.cfg.max_recent, model.cfg.max_summary,
                                split.profiles[i : i + batch_size]).to(device)
-            yield histories, beam_search(model, batch, trie, max(beam, TOP_K), False, item_weight)
+            yield beam_search(model, batch, trie, max(beam, TOP_K), False, item_weight,
+                              histories if exclude_seen else None)
 
 
 def weight_sweep(
@@ -203,8 +204,8 @@ def weight_sweep(
     """Metrics on ``split`` (the user's own items left out) for each weight of the dense item head."""
     out = {}
     for w in weights:
-        ranked = [drop_seen(decoded, histories).items[:, :TOP_K].cpu().numpy()
-                  for histories, decoded in decoded_batches(loaded, split, beam, device, batch_size, w)]
+        ranked = [decoded.items[:, :TOP_K].cpu().numpy()
+                  for decoded in decoded_batches(loaded, split, beam, device, batch_size, w)]
         out[w] = ranking_metrics(target_ranks(split.targets, np.concatenate(ranked)))
     return out
 

@@ -11,7 +11,7 @@ import torch
 
 from rag_recsys.catalogue import product_meta, read_catalogue
 from rag_recsys.grm.data import ItemCodes, make_code_batch, profile_features
-from rag_recsys.grm.decoding import beam_search, drop_seen
+from rag_recsys.grm.decoding import beam_search
 from rag_recsys.grm.model import GRM
 from rag_recsys.grm.pipeline import LoadedModel, content_trie, load_model
 from rag_recsys.grm.popularity import popular_items
@@ -134,9 +134,8 @@ class GRMRecommender(_CatalogueView):
         profile = profile_features(user_context.profile, cfg.profile_buckets)
         batch = make_code_batch([codes], cfg.max_recent, cfg.max_summary, [profile], ids=[ids]).to(self.device)
         # items sharing a content path collapse in the output, so decode more than k
-        decoded = beam_search(self.model, batch, self.trie, max(self.beam, 4 * k))
-        if self.exclude_seen:
-            decoded = drop_seen(decoded, [self.seen_rows(history)])
+        exclude = [self.seen_rows(history)] if self.exclude_seen else None
+        decoded = beam_search(self.model, batch, self.trie, max(self.beam, 4 * k), exclude=exclude)
         creatives = decoded.creative[0].tolist() if cfg.creative_sizes else None
         return self.output(user_context, history, decoded.items[0].tolist(), decoded.scores[0].tolist(),
                            creatives, k)

@@ -23,6 +23,10 @@ class CodeTrie:
     def depth(self) -> int:
         return len(self.children)
 
+    @property
+    def n_items(self) -> int:
+        return int(self.children[-1].max()) + 1
+
     def to(self, device: torch.device | str) -> CodeTrie:
         return CodeTrie([c.to(device) for c in self.children], [n.to(device) for n in self.item_nodes])
 

@@ -13,7 +13,7 @@ from tools.errors import BackendMissing, ToolError
 from tools.models import Line, SpeechResult
 from tools.speech.base import Finished, Rendered, cached_synthesis, finish
 
-VERSION = "1"  # bump when trimming/measurement changes, so cached lines are re-made
+VERSION = "2"  # bump when synthesis, trimming or measurement changes, so cached lines are re-made
 
 
 class PiperSpeech:
@@ -56,7 +56,9 @@ class PiperSpeech:
 
         with self._lock:
             voice = self._load()
-            config = SynthesisConfig(length_scale=rate)
+            # no sampling noise: VITS otherwise draws phoneme durations at random (the same line came out
+            # ±2 % long from run to run), and the planners re-time shots on measured speech
+            config = SynthesisConfig(length_scale=rate, noise_scale=0.0, noise_w_scale=0.0)
             # The text goes to piper's Python API only (never a shell or a command line).
             chunks = list(voice.synthesize(text, syn_config=config))
         if not chunks:
