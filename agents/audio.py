@@ -28,7 +28,6 @@ def rule_audio(
     previous: AudioPlan | None,
     measured_speech: dict[str, float],
 ) -> AudioPlan:
-    overrun = {f.line_id for f in findings if f.check == "speech_overrun" and f.line_id}
     prev_lines = {ln.line_id: ln for ln in previous.lines} if previous else {}
     lines: list[NarrationLine] = []
     for shot in instructions.shots:
@@ -39,12 +38,13 @@ def rule_audio(
         if prev is not None:
             text, rate = prev.text, prev.rate
         budget = line_budget(visual, shot_id)
-        if line_id in overrun and line_id in measured_speech and prev is not None:
-            spoken = measured_speech[line_id]
+        # every line whose measured speech exceeds its room in this storyboard is condensed, not only
+        # the ones the Critic flagged: re-timing one shot for its line can squeeze another's
+        spoken = measured_speech.get(line_id)
+        if spoken is not None and prev is not None and spoken > budget:
             cps = len(prev.text) / max(spoken, 0.1) * prev.rate  # measured characters per second at rate 1
-            if spoken > budget:
-                rate = max(FASTEST_RATE, round(rate * 0.92, 3))
-                text = condense(prev.text, budget * 0.95, rate, cps)
+            rate = max(FASTEST_RATE, round(rate * 0.92, 3))
+            text = condense(prev.text, budget * 0.95, rate, cps)
         lines.append(NarrationLine(line_id=line_id, shot_id=shot_id, text=text, rate=rate, lead_in=LEAD_IN))
     bgm = BgmSpec(
         mood=instructions.music_mood,

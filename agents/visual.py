@@ -52,11 +52,15 @@ def _weights(instructions: ShotInstructions, measured: dict[str, float]) -> list
     return _hold_end_card(_raw_weights(instructions, measured), instructions.target_duration)
 
 
+def _needs(instructions: ShotInstructions, measured: dict[str, float]) -> list[float]:
+    return [measured.get(f"s{s.index}", 0.0) + SPEECH_MARGIN for s in instructions.shots]
+
+
 def _raw_weights(instructions: ShotInstructions, measured: dict[str, float]) -> list[float]:
     weights = [s.weight for s in instructions.shots]
     if not measured:
         return weights
-    needs = [measured.get(f"s{s.index}", 0.0) + SPEECH_MARGIN for s in instructions.shots]
+    needs = _needs(instructions, measured)
     duration = instructions.target_duration
     if sum(needs) <= duration:
         # everything fits: give each shot what it needs and spread the slack as the plan had it
@@ -73,7 +77,9 @@ def rule_visual(
 ) -> VisualPlan:
     duration = instructions.target_duration
     bpm = fit_bpm(duration, instructions.music_bpm)
-    boundaries = beat_aligned_boundaries(_weights(instructions, measured_speech), duration, bpm)
+    # measured speech is a floor, not only a weight: rounding cuts to beats must not cut a line short
+    minimum = _needs(instructions, measured_speech) if measured_speech else None
+    boundaries = beat_aligned_boundaries(_weights(instructions, measured_speech), duration, bpm, minimum)
     segments: list[Segment] = []
     image_i = 0
     for shot in instructions.shots:

@@ -28,6 +28,23 @@ def test_boundaries_on_grid_cover_duration_and_follow_weights() -> None:
     assert all(length >= 60 / bpm - 1e-9 for length in lengths)
 
 
+def test_boundaries_hold_minimum_lengths_that_fit() -> None:
+    bpm = fit_bpm(15, 110)
+    period = 60 / bpm
+    weights = [2.6, 3.9, 2.9, 3.0, 2.6]
+    needs = [2.3, 3.6, 2.6, 2.7, 2.3]  # what measured speech asks for: rounding alone cuts shot 3 short
+    plain = beat_aligned_boundaries(weights, 15, bpm)
+    held = beat_aligned_boundaries(weights, 15, bpm, min_seconds=needs)
+    lengths = [y - x for x, y in itertools.pairwise(held)]
+    assert all(length >= need - 1e-6 for length, need in zip(lengths, needs, strict=True))
+    assert any(y - x < need for (x, y), need in zip(itertools.pairwise(plain), needs, strict=True))
+    assert held[0] == 0 and held[-1] == 15
+    assert all(distance_to_grid(t, beat_grid(bpm, 15)) < 1e-6 for t in held)
+    assert all(abs(length / period - round(length / period)) < 1e-4 for length in lengths[:-1])
+    # minimums that cannot all fit leave the proportional split alone
+    assert beat_aligned_boundaries(weights, 15, bpm, min_seconds=[5.0] * 5) == plain
+
+
 def test_boundaries_refuse_more_shots_than_beats() -> None:
     with pytest.raises(ValueError, match="fewer than"):
         beat_aligned_boundaries([1] * 10, 3, 60)

@@ -3,6 +3,7 @@ clip spans a transition chain needs. No I/O, so each function is testable on its
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,9 +31,12 @@ def distance_to_grid(t: float, grid: Sequence[float]) -> float:
     return min(abs(g - t) for g in grid)
 
 
-def beat_aligned_boundaries(weights: Sequence[float], duration: float, bpm: float) -> list[float]:
+def beat_aligned_boundaries(
+    weights: Sequence[float], duration: float, bpm: float, min_seconds: Sequence[float] | None = None
+) -> list[float]:
     """Split `duration` into len(weights) shots proportional to `weights`, every boundary on a beat
-    and every shot at least one beat long. Returns the n+1 boundaries [0, ..., duration]."""
+    and every shot at least one beat long (and at least `min_seconds[i]`, rounded up to whole beats,
+    when those fit together). Returns the n+1 boundaries [0, ..., duration]."""
     n = len(weights)
     period = 60.0 / bpm
     total_beats = round(duration / period)
@@ -48,7 +52,24 @@ def beat_aligned_boundaries(weights: Sequence[float], duration: float, bpm: floa
         beats[i] = max(beats[i], beats[i - 1] + 1)
     for i in range(n - 1, 0, -1):  # and pull back from the end if that overran
         beats[i] = min(beats[i], beats[i + 1] - 1)
+    if min_seconds is not None:
+        beats = _hold_minimums(beats, [max(1, math.ceil(m / period - 1e-6)) for m in min_seconds])
     return [round(b * period, 6) for b in beats[:-1]] + [round(duration, 6)]
+
+
+def _hold_minimums(beats: list[int], minimum: list[int]) -> list[int]:
+    """Boundaries (in beats) moved so that shot i spans at least minimum[i] beats: rounding to the grid
+    can cut a shot up to a beat below what its speech needs. Beats come from the shots with the most
+    to spare; when the minimums do not fit together, the boundaries stay as they are."""
+    lengths = [b - a for a, b in itertools.pairwise(beats)]
+    if sum(minimum) > sum(lengths):
+        return beats
+    for i, need in enumerate(minimum):
+        while lengths[i] < need:
+            donor = max(range(len(lengths)), key=lambda j: lengths[j] - minimum[j])
+            lengths[donor] -= 1
+            lengths[i] += 1
+    return [0, *itertools.accumulate(lengths)]
 
 
 @dataclass(frozen=True)
