@@ -11,8 +11,8 @@ SID likelihood alone loses items the head is sure of before the head is asked.
 
 Items the user already has can be left out (``exclude``): the search runs on the trie without them (a
 prefix whose items are all left out is closed) and the head's guide ignores them, so the beam fills with
-items the user does not have. In the Amazon
-sets no user interacts with an item twice, and an ad for what someone already bought is a wasted slot.
+items the user does not have. In the Amazon sets no user interacts with an item twice, and an ad for what
+someone already bought is a wasted slot.
 """
 
 from __future__ import annotations
@@ -58,15 +58,23 @@ def _step(
     return flat.gather(1, idx), idx // vocab, idx % vocab
 
 
+def _below(trie: CodeTrie, per_item: torch.Tensor) -> list[torch.Tensor]:
+    """(B, n_items) values → per depth 1 … depth-1, (B, n_nodes) sums over the items below each node."""
+    return [per_item.new_zeros(per_item.shape[0], table.shape[0]).index_add_(1, nodes, per_item)
+            for nodes, table in zip(trie.item_nodes, trie.children[1:], strict=True)]
+
+
+def _at(per_node: torch.Tensor, child: torch.Tensor) -> torch.Tensor:
+    """(B, n_nodes) values read at (B | 1, K, V) child nodes (-1: none, read as node 0) → (B, K, V)."""
+    child = child.expand(per_node.shape[0], *child.shape[1:])
+    return per_node.gather(1, child.clamp(min=0).flatten(1)).view(child.shape)
+
+
 def subtree_log_mass(trie: CodeTrie, item_logp: torch.Tensor) -> list[torch.Tensor]:
     """(B, n_items) log-probabilities → per depth 1 … depth, (B, n_nodes) log of the probability mass
     below each node (the last depth's nodes are the items themselves)."""
-    p = item_logp.exp()
-    out = []
-    for nodes, table in zip(trie.item_nodes, trie.children[1:], strict=True):
-        mass = p.new_zeros(p.shape[0], table.shape[0]).index_add_(1, nodes, p)
-        out.append(mass.clamp_min(torch.finfo(p.dtype).tiny).log())
-    return [*out, item_logp]
+    tiny = torch.finfo(item_logp.dtype).tiny
+    return [*(mass.clamp_min(tiny).log() for mass in _below(trie, item_logp.exp())), item_logp]
 
 
 def excluded_items(exclude: Sequence[np.ndarray], n_items: int, device: torch.device | str) -> torch.Tensor:
@@ -80,10 +88,19 @@ def excluded_items(exclude: Sequence[np.ndarray], n_items: int, device: torch.de
 
 def _guide(guide: torch.Tensor, child: torch.Tensor, weight: float) -> torch.Tensor:
     """(B, n_nodes) guide, (B | 1, K, V) child nodes (-1: none) → (B, K, V) bonus (0 where no child)."""
-    b = guide.shape[0]
-    child = child.expand(b, *child.shape[1:])
-    got = guide.gather(1, child.clamp(min=0).flatten(1)).view(child.shape)
-    return weight * got.masked_fill(child < 0, 0.0)
+    return weight * _at(guide, child).masked_fill(child < 0, 0.0)
+
+
+def open_nodes(trie: CodeTrie, banned: torch.Tensor) -> list[torch.Tensor]:
+    """(B, n_items) banned items → per depth 1 … depth, (B, n_nodes) bool: the node still has an item below
+    it that is not banned (the trie with those items taken out, per user)."""
+    return [*(count > 0 for count in _below(trie, (~banned).float())), ~banned]
+
+
+def _valid(child: torch.Tensor, open_: torch.Tensor | None) -> torch.Tensor:
+    """(B | 1, K, V) child nodes → which exist and, with ``open_`` (B, n_nodes) given, still lead to an
+    item that is not left out."""
+    return child >= 0 if open_ is None else (child >= 0) & _at(open_, child)
 
 
 def _extend(prefix: torch.Tensor, parent: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
@@ -95,25 +112,6 @@ def _next_logp(model: GRM, ctx: Context, prefix: torch.Tensor, allowed: torch.Te
     level = prefix.shape[-1]
     hidden = model.sid_hidden(ctx, prefix, allowed)[:, :, -1]
     return torch.log_softmax(model.heads[level](hidden).float(), dim=-1)
-
-
-def open_nodes(trie: CodeTrie, banned: torch.Tensor) -> list[torch.Tensor]:
-    """(B, n_items) banned items → per depth 1 … depth, (B, n_nodes) bool: the node still has an item below
-    it that is not banned (the trie with those items taken out, per user)."""
-    kept = (~banned).float()
-    out = [kept.new_zeros(kept.shape[0], table.shape[0]).index_add_(1, nodes, kept) > 0
-           for nodes, table in zip(trie.item_nodes, trie.children[1:], strict=True)]
-    return [*out, ~banned]
-
-
-def _valid(child: torch.Tensor, open_: torch.Tensor | None) -> torch.Tensor:
-    """(B | 1, K, V) child nodes → which exist and, with ``open_`` (B, n_nodes) given, still lead to an
-    item that is not left out."""
-    ok = child >= 0
-    if open_ is None:
-        return ok
-    child = child.expand(open_.shape[0], *child.shape[1:])
-    return ok & open_.gather(1, child.clamp(min=0).flatten(1)).view(child.shape)
 
 
 @torch.no_grad()
