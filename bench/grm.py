@@ -86,7 +86,7 @@ class Run:
     seed: int
     preset: str = "base"
     item_ids: bool = False  # the GRM also embeds history items' catalogue rows
-    item_head: bool = False  # the GRM has the dense item head (re-ranks finished beams)
+    item_head: bool = False  # the GRM has the dense item head (guides the constrained search)
     # batch 512, lr 2e-3, 70 epochs, no label smoothing (chosen on validation: with the dense head,
     # smoothing the SID tokens cost 5 % of validation NDCG@10): ~4 GPU minutes, four runs at a time
     fast: bool = False

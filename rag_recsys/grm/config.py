@@ -32,9 +32,8 @@ class GRMConfig(BaseModel):
     # of interactions); codes alone describe items whose deeper residual codes mean little out of context
     n_items: int = Field(0, ge=0)
     # a dense head over the item table (needs n_items), trained beside the SID heads: decoding still
-    # generates SIDs through the trie, and each finished beam's score gains item_score_weight × the head's
-    # log-probability of its item (sparse generation, dense re-ranking, as COBRA does). The weight is
-    # chosen on validation after training.
+    # generates SIDs through the trie, guided by item_score_weight × the log of the head's probability
+    # mass below each prefix (see decoding). The weight is chosen on validation after training.
     item_head: bool = False
     item_score_weight: float = Field(1.0, ge=0)
 

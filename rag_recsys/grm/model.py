@@ -14,7 +14,7 @@ history (as SASRec does for item IDs). Inference runs the context once, keeps it
 branches beams off the last position.
 
 With ``item_head`` the last context state also scores every catalogue item through the item table (a dense
-head, tied to the input item embeddings); decoding adds that score to each finished beam (see decoding).
+head, tied to the input item embeddings); decoding is guided by it (see decoding).
 """
 
 from __future__ import annotations
