@@ -48,24 +48,22 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from rag_recsys.grm.config import PRESETS, TrainConfig  # noqa: E402
-from rag_recsys.grm.data import Split, make_batch  # noqa: E402
+from rag_recsys.grm.data import Split  # noqa: E402
 from rag_recsys.grm.datasets import Dataset, dataset_dir, encode_item_texts, load_dataset  # noqa: E402
 from rag_recsys.grm.decoding import beam_search  # noqa: E402
-from rag_recsys.grm.evaluator import ranking_metrics, target_ranks  # noqa: E402
+from rag_recsys.grm.evaluator import TOP_K, ranked_rows, ranking_metrics, target_ranks  # noqa: E402
 from rag_recsys.grm.model import GRM  # noqa: E402
 from rag_recsys.grm.pipeline import (  # noqa: E402
     PROVENANCE,
-    TOP_K,
     LoadedModel,
     ModelKind,
-    content_trie,
-    decoded_batches,
     load_model,
     popularity_metrics,
     split_dataset,
     train_on,
 )
 from rag_recsys.grm.trainer import BEST  # noqa: E402
+from rag_recsys.grm.trie import content_trie  # noqa: E402
 
 DEFAULT_CHECKPOINTS = ROOT / "bench" / ".checkpoints"
 # TIGER (Rajput et al. 2023) on Amazon Beauty, as published
@@ -206,11 +204,10 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def latency(loaded: LoadedModel, histories: list[np.ndarray], profiles: list[list[int]]) -> dict[str, float]:
-    """Batch-1 decode latency per beam width, and users/s at batch 256 with beam 50 (CPU, 1 thread)."""
-    model = loaded.model
-    assert isinstance(model, GRM)
+    """Batch-1 decode latency per beam width, and users/s at batch 256 with beam 50 (CPU, 1 thread): a GRM's,
+    ValueError for another model."""
+    model = GRM.require(loaded.model)
     trie = content_trie(loaded.items)
-    codes = loaded.items.codes
     out: dict[str, float] = {}
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -220,8 +217,7 @@ def latency(loaded: LoadedModel, histories: list[np.ndarray], profiles: list[lis
                 n = 300 if beam <= 50 else 60
                 times: list[float] = []
                 for i in range(n + 5):
-                    batch = make_batch([histories[i]], codes, model.cfg.max_recent, model.cfg.max_summary,
-                                       [profiles[i]])
+                    batch = model.batch(loaded.items, [histories[i]], [profiles[i]])
                     t0 = time.perf_counter()
                     beam_search(model, batch, trie, beam, creative=False, exclude=[histories[i]])
                     if i >= 5:  # warm-up
@@ -231,8 +227,7 @@ def latency(loaded: LoadedModel, histories: list[np.ndarray], profiles: list[lis
             batches = [histories[i : i + 256] for i in range(0, 256 * 4, 256)]
             t0 = time.perf_counter()
             for i, hist in enumerate(batches):
-                batch = make_batch(hist, codes, model.cfg.max_recent, model.cfg.max_summary,
-                                   profiles[i * 256 : (i + 1) * 256])
+                batch = model.batch(loaded.items, hist, profiles[i * 256 : (i + 1) * 256])
                 beam_search(model, batch, trie, 50, creative=False, exclude=hist)
             out["beam50_users_per_s"] = round(sum(len(b) for b in batches) / (time.perf_counter() - t0), 1)
     finally:
@@ -247,21 +242,15 @@ def rank_all(loaded: LoadedModel, split: Split, extra: bool) -> dict[str, np.nda
     item head, ``sid_only`` (left out, decoded and ranked by SID likelihood alone); each is one more pass
     over the test users. Beam 50; left-out items are masked inside the search, so the beam fills with
     items the user does not have."""
-    if not isinstance(loaded.model, GRM):
-        def ranked(exclude_seen: bool) -> np.ndarray:
-            ranker = loaded.ranker(TEST_BEAM, TOP_K, exclude_seen=exclude_seen)
-            with torch.no_grad():
-                return np.concatenate([ranker(split.histories[i : i + 256], split.profiles[i : i + 256])
-                                       for i in range(0, len(split.histories), 256)])
-
-        return {"left_out": ranked(True), **({"kept": ranked(False)} if extra else {})}
-    def top(**kwargs: Any) -> np.ndarray:
-        return np.concatenate([d.items[:, :TOP_K].numpy() for d in decoded_batches(loaded, split, TEST_BEAM, **kwargs)])
+    def top(exclude_seen: bool = True, item_weight: float | None = None) -> np.ndarray:
+        with torch.no_grad():
+            return ranked_rows(loaded.ranker(TEST_BEAM, TOP_K, exclude_seen=exclude_seen, item_weight=item_weight),
+                               split)
 
     out = {"left_out": top()}
     if extra:
         out["kept"] = top(exclude_seen=False)
-        if loaded.model.cfg.item_head:
+        if loaded.model.item_weight is not None:
             out["sid_only"] = top(item_weight=0.0)
     return out
 
@@ -300,8 +289,7 @@ def evaluate_all(runs: list[Run], checkpoints: Path, extra: set[str]) -> dict[st
             if key in metrics:
                 figures.update({f"{prefix}{infix}_{m}": round(metrics[key][m], 4) for m in METRICS})
         if "sid_only" in metrics:
-            assert isinstance(loaded.model, GRM)
-            figures[f"{prefix}_item_score_weight"] = loaded.model.cfg.item_score_weight
+            figures[f"{prefix}_item_score_weight"] = loaded.model.item_weight
         provenance = json.loads((folder / PROVENANCE).read_text())
         figures[f"{prefix}_train_command"] = provenance["command"]
         figures[f"{prefix}_train_seed"] = provenance["seed"]

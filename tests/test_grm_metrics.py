@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from rag_recsys.grm.data import Split, add_dedup_level
+from rag_recsys.grm.data import ItemCodes, Split, add_dedup_level
 from rag_recsys.grm.evaluator import evaluate, ndcg_at_k, ranking_metrics, recall_at_k, target_ranks
 from rag_recsys.grm.popularity import popularity_ranker
-from rag_recsys.grm.sasrec import SASRec, SASRecConfig, sasrec_ranker
+from rag_recsys.grm.sasrec import SASRec, SASRecConfig
 
 
 def test_target_ranks_first_hit_or_minus_one() -> None:
@@ -61,6 +61,7 @@ def test_baseline_rankers_never_return_history_items() -> None:
     assert popularity_ranker(counts, 3, exclude_seen=False)([history], [[]]).tolist() == [[0, 1, 2]]
     torch.manual_seed(0)
     model = SASRec(SASRecConfig(n_items=40)).eval()
-    ranked = sasrec_ranker(model, 10)([history, np.array([5])], [[], []])
+    items = ItemCodes([str(i) for i in range(40)], np.arange(40)[:, None], [40], [])
+    ranked = model.ranker(items, 0, 10)([history, np.array([5])], [[], []])
     assert sorted(ranked[0].tolist()) == list(range(30, 40))  # only 10 items are left to rank
     assert 5 not in ranked[1].tolist()

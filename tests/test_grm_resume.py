@@ -11,20 +11,18 @@ import torch
 
 from rag_recsys.grm.config import GRMConfig, TrainConfig
 from rag_recsys.grm.data import ItemCodes, add_dedup_level, leave_one_out
-from rag_recsys.grm.decoding import grm_ranker
 from rag_recsys.grm.model import GRM
 from rag_recsys.grm.trainer import BEST, LAST, TrainData, train
-from rag_recsys.grm.trie import build_trie
 
 
-def _data() -> tuple[TrainData, np.ndarray, list[int]]:
+def _data() -> tuple[TrainData, list[int]]:
     rng = np.random.default_rng(0)
     paths = np.stack([rng.integers(0, 6, 40), rng.integers(0, 4, 40)], axis=1)
     codes, dedup = add_dedup_level(paths)
     items = ItemCodes([str(i) for i in range(40)], codes, [6, 4, dedup], [])
     users = {str(u): [str(i) for i in rng.integers(0, 40, int(rng.integers(3, 12)))] for u in range(60)}
     split = leave_one_out(users, items, "synthetic")
-    return TrainData(split.train, split.train_profiles, split.valid, codes, 8, 10), codes, items.content_sizes
+    return TrainData(split.train, split.train_profiles, split.valid, items), items.content_sizes
 
 
 class _Crash(Exception):
@@ -32,7 +30,7 @@ class _Crash(Exception):
 
 
 def _run(out: Path, crash_after: int | None = None, resume: bool = False) -> GRM:
-    data, codes, sizes = _data()
+    data, sizes = _data()
     torch.manual_seed(123)  # model init; training seeds itself from the config
     model = GRM(GRMConfig(content_sizes=sizes, d_model=16, n_layers=1, n_heads=2, d_ff=32, dropout=0.3,
                           max_recent=8, max_summary=10))
@@ -40,7 +38,6 @@ def _run(out: Path, crash_after: int | None = None, resume: bool = False) -> GRM
         # a fresh process would build a differently initialised model: resume must not depend on it
         torch.manual_seed(999)
         model = GRM(model.cfg)
-    trie = build_trie(codes, sizes)
     cfg = TrainConfig(epochs=4, batch_size=16, eval_every=2, patience=5, warmup_steps=3, val_beam=10, seed=7)
 
     def on_event(event: dict[str, Any]) -> None:
@@ -48,8 +45,7 @@ def _run(out: Path, crash_after: int | None = None, resume: bool = False) -> GRM
             raise _Crash
 
     with contextlib.suppress(_Crash):
-        train(model, data, cfg, out, lambda m, b: grm_ranker(m, codes, trie, b, 10), {"kind": "grm"},
-              resume=resume, on_event=on_event)
+        train(model, data, cfg, out, {"kind": "grm"}, resume=resume, on_event=on_event)
     return model
 
 

@@ -17,15 +17,18 @@ someone already bought is a wasted slot.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from rag_recsys.grm.data import Batch, make_batch
-from rag_recsys.grm.model import GRM, Context
+from rag_recsys.grm.data import Batch
 from rag_recsys.grm.trie import CodeTrie
+
+if TYPE_CHECKING:  # the GRM ranks through this module: a runtime import would be circular
+    from rag_recsys.grm.model import GRM, Context
 
 
 @dataclass(frozen=True)
@@ -166,18 +169,3 @@ def beam_search(
             prefix = _extend(prefix, parent, code)
     return Decoded(items, scores, prefix[..., first_creative:])
 
-
-def grm_ranker(
-    model: GRM, codes: np.ndarray, trie: CodeTrie, beam: int, k: int, device: torch.device | str = "cpu",
-    exclude_seen: bool = True,
-) -> Callable[[Sequence[np.ndarray], Sequence[Sequence[int]]], np.ndarray]:
-    """(Histories as item rows, profile features) → (B, k) ranked item rows (-1 pads) by constrained beam
-    search, without the items of the history unless ``exclude_seen`` is off."""
-    trie = trie.to(device)
-
-    def rank(histories: Sequence[np.ndarray], profiles: Sequence[Sequence[int]]) -> np.ndarray:
-        batch = make_batch(histories, codes, model.cfg.max_recent, model.cfg.max_summary, profiles).to(device)
-        decoded = beam_search(model, batch, trie, max(beam, k), False, exclude=histories if exclude_seen else None)
-        return decoded.items[:, :k].cpu().numpy()
-
-    return rank

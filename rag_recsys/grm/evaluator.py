@@ -13,6 +13,7 @@ import numpy as np
 from rag_recsys.grm.data import Split
 
 KS = (5, 10)
+TOP_K = max(KS)  # item rows a ranker returns per user: enough for the deepest cut-off
 
 
 def target_ranks(targets: np.ndarray, ranked: np.ndarray) -> np.ndarray:
@@ -57,10 +58,14 @@ def without_seen(ranked: np.ndarray, seen: Sequence[np.ndarray], k: int) -> np.n
 Ranker = Callable[[Sequence[np.ndarray], Sequence[Sequence[int]]], np.ndarray]
 
 
-def evaluate(rank: Ranker, split: Split, batch_size: int = 256, ks: Sequence[int] = KS) -> dict[str, float]:
-    """Metrics of ``rank`` on a split, batch by batch, in the split's (fixed) user order."""
-    ranked = [
+def ranked_rows(rank: Ranker, split: Split, batch_size: int = 256) -> np.ndarray:
+    """(users, K) rows ``rank`` gives a split's users, batch by batch, in the split's (fixed) user order."""
+    return np.concatenate([
         rank(split.histories[i : i + batch_size], split.profiles[i : i + batch_size])
         for i in range(0, len(split.histories), batch_size)
-    ]
-    return ranking_metrics(target_ranks(split.targets, np.concatenate(ranked)), ks)
+    ])
+
+
+def evaluate(rank: Ranker, split: Split, batch_size: int = 256, ks: Sequence[int] = KS) -> dict[str, float]:
+    """Metrics of ``rank`` on a split, batch by batch, in the split's (fixed) user order."""
+    return ranking_metrics(target_ranks(split.targets, ranked_rows(rank, split, batch_size)), ks)

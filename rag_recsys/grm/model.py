@@ -20,15 +20,21 @@ head, tied to the input item embeddings); decoding is guided by it (see decoding
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import ClassVar, Self, cast
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rag_recsys.grm.config import GRMConfig
-from rag_recsys.grm.data import Batch
+from rag_recsys.grm.config import GRMConfig, model_config
+from rag_recsys.grm.data import Batch, ItemCodes
+from rag_recsys.grm.decoding import beam_search
+from rag_recsys.grm.evaluator import Ranker
+from rag_recsys.grm.interface import SequentialRecommender
+from rag_recsys.grm.trie import content_trie
 
 N_PREFIX = 2  # profile and summary tokens before the recent items
 
@@ -94,10 +100,15 @@ class Block(nn.Module):
         return self._out(y, a)
 
 
-class GRM(nn.Module):
+class GRM(SequentialRecommender):
+    """The generative recommender behind ``SequentialRecommender``: ranks by trie-constrained beam search."""
+
+    kind: ClassVar[str] = "grm"
+    config_class: ClassVar[type[GRMConfig]] = GRMConfig
+    cfg: GRMConfig
+
     def __init__(self, cfg: GRMConfig) -> None:
-        super().__init__()
-        self.cfg = cfg
+        super().__init__(cfg)
         d = cfg.d_model
         sizes = cfg.sizes
         # one row more per level: the "unknown" code of history items whose dedup or creative code is
@@ -117,6 +128,44 @@ class GRM(nn.Module):
         self.drop = nn.Dropout(cfg.dropout)
         self.apply(init_weights)
         nn.init.normal_(self.prefix, std=0.02)
+
+    @classmethod
+    def build(cls, preset: str, items: ItemCodes, item_ids: bool = False, item_head: bool = False) -> Self:
+        """``item_ids``: also embed the catalogue row of history items; ``item_head``: the dense item head
+        too (it implies the item table)."""
+        n_items = len(items.item_ids) if item_ids or item_head else 0
+        return cls(model_config(preset, items.content_sizes, items.creative_sizes, n_items, item_head))
+
+    def input_codes(self, items: ItemCodes) -> np.ndarray:
+        return items.codes
+
+    @property
+    def max_recent(self) -> int:
+        return self.cfg.max_recent
+
+    @property
+    def max_summary(self) -> int:
+        return self.cfg.max_summary
+
+    @property
+    def item_weight(self) -> float | None:
+        return self.cfg.item_score_weight if self.cfg.item_head else None
+
+    def ranker(
+        self, items: ItemCodes, beam: int, k: int, device: torch.device | str = "cpu", exclude_seen: bool = True,
+        item_weight: float | None = None,
+    ) -> Ranker:
+        """Ranks by constrained beam search over the content trie of ``items`` (see ``decoding.beam_search``);
+        the history's items are left out inside the search, so the beam fills with items the user lacks."""
+        trie = content_trie(items).to(device)
+
+        def rank(histories: Sequence[np.ndarray], profiles: Sequence[Sequence[int]]) -> np.ndarray:
+            batch = self.batch(items, histories, profiles).to(device)
+            decoded = beam_search(self, batch, trie, max(beam, k), False, item_weight,
+                                  histories if exclude_seen else None)
+            return decoded.items[:, :k].cpu().numpy()
+
+        return rank
 
     @property
     def layers(self) -> list[Block]:

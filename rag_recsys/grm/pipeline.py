@@ -11,62 +11,52 @@ from __future__ import annotations
 import json
 import platform
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import torch
-from torch import nn
 
 from rag_recsys.catalogue import write_catalogue
-from rag_recsys.grm.config import GRMConfig, TrainConfig, model_config
-from rag_recsys.grm.data import ItemCodes, LeaveOneOut, Split, leave_one_out, make_batch, read_json_object
+from rag_recsys.grm.config import TrainConfig
+from rag_recsys.grm.data import ItemCodes, LeaveOneOut, Split, leave_one_out, read_json_object
 from rag_recsys.grm.datasets import Dataset
-from rag_recsys.grm.decoding import Decoded, beam_search, grm_ranker
-from rag_recsys.grm.evaluator import Ranker, evaluate, ranking_metrics, target_ranks
+from rag_recsys.grm.evaluator import TOP_K, Ranker, evaluate
+from rag_recsys.grm.interface import SequentialRecommender
 from rag_recsys.grm.model import GRM
 from rag_recsys.grm.popularity import item_counts, popularity_ranker
-from rag_recsys.grm.sasrec import SASRec, SASRecConfig, item_row_codes, sasrec_ranker
+from rag_recsys.grm.sasrec import SASRec
 from rag_recsys.grm.trainer import BEST, SELECT_METRIC, TrainData, TrainResult, train
-from rag_recsys.grm.trie import CodeTrie, build_trie
 
 ModelKind = Literal["grm", "sasrec"]
+# kind → model class: how a model is built for training and rebuilt from a checkpoint's meta["kind"]
+MODELS: dict[str, type[SequentialRecommender]] = {model.kind: model for model in (GRM, SASRec)}
 PROVENANCE = "train.json"
-TOP_K = 10
 
 
 def split_dataset(dataset: Dataset, profile_buckets: int = 4096) -> LeaveOneOut:
     return leave_one_out(dataset.interactions, dataset.items, dataset.inter_file, dataset.profiles, profile_buckets)
 
 
-def content_trie(items: ItemCodes) -> CodeTrie:
-    return build_trie(items.codes[:, : items.n_content], items.content_sizes)
-
-
 @dataclass
 class LoadedModel:
-    kind: ModelKind
-    model: nn.Module
+    model: SequentialRecommender
     items: ItemCodes
     counts: np.ndarray  # training interactions per item row (the popularity baseline)
     meta: dict[str, Any]
 
-    def ranker(self, beam: int, k: int = TOP_K, device: torch.device | str = "cpu", exclude_seen: bool = True
-               ) -> Ranker:
-        if isinstance(self.model, GRM):
-            return grm_ranker(self.model, self.items.codes, content_trie(self.items), beam, k, device, exclude_seen)
-        assert isinstance(self.model, SASRec)
-        return sasrec_ranker(self.model, k, device, exclude_seen)
+    @property
+    def kind(self) -> str:
+        return self.model.kind
 
-
-def build_model(kind: ModelKind, preset: str, items: ItemCodes, item_ids: bool = False, item_head: bool = False
-                ) -> nn.Module:
-    if kind == "grm":
-        n_items = len(items.item_ids) if item_ids or item_head else 0
-        return GRM(model_config(preset, items.content_sizes, items.creative_sizes, n_items, item_head))
-    return SASRec(SASRecConfig(n_items=len(items.item_ids)))
+    def ranker(
+        self, beam: int, k: int = TOP_K, device: torch.device | str = "cpu", exclude_seen: bool = True,
+        item_weight: float | None = None,
+    ) -> Ranker:
+        """The model's ranker over the catalogue it was trained on (see ``SequentialRecommender.ranker``)."""
+        return self.model.ranker(self.items, beam, k, device, exclude_seen, item_weight)
 
 
 def train_on(
@@ -87,23 +77,8 @@ def train_on(
     dense item head (implies ``item_ids``), whose ranking weight is then chosen on validation."""
     split = split_dataset(dataset)
     items = dataset.items
-    model = build_model(kind, preset, items, item_ids, item_head)
-    if isinstance(model, GRM):
-        codes, recent, summary = items.codes, model.cfg.max_recent, model.cfg.max_summary
-        trie = content_trie(items)
-
-        def make_ranker(m: nn.Module, beam: int) -> Ranker:
-            assert isinstance(m, GRM)
-            return grm_ranker(m, codes, trie, beam, TOP_K, device)
-    else:
-        assert isinstance(model, SASRec)
-        codes, recent, summary = item_row_codes(len(items.item_ids)), model.cfg.max_recent, 0
-
-        def make_ranker(m: nn.Module, beam: int) -> Ranker:
-            assert isinstance(m, SASRec)
-            return sasrec_ranker(m, TOP_K, device)
-
-    config: GRMConfig | SASRecConfig = model.cfg
+    model = MODELS[kind].build(preset, items, item_ids, item_head)
+    config = model.cfg
     meta = {
         "kind": kind,
         "preset": preset,
@@ -118,15 +93,15 @@ def train_on(
         "creative_sizes": items.creative_sizes,
         "counts": torch.from_numpy(item_counts(split.train, len(items.item_ids))),
     }
-    data = TrainData(split.train, split.train_profiles, split.valid, codes, recent, summary)
+    data = TrainData(split.train, split.train_profiles, split.valid, items)
     if dataset.items_file is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         texts, _ = read_json_object(dataset.items_file, "item → metadata")
         write_catalogue({i: texts[i] for i in items.item_ids if isinstance(texts.get(i), dict)}, out_dir)
     started = time.perf_counter()
-    result = train(model, data, cfg, out_dir, make_ranker, meta, resume, device, on_event)
+    result = train(model, data, cfg, out_dir, meta, resume, device, on_event)
     sweep: dict[str, Any] = {}
-    if isinstance(model, GRM) and model.cfg.item_head and (out_dir / BEST).is_file():
+    if model.item_weight is not None and (out_dir / BEST).is_file():
         sweep = choose_item_weight(out_dir, split.valid, cfg.val_beam, device, cfg.eval_batch_size)
     provenance = {
         "command": command,
@@ -166,35 +141,13 @@ def load_model(model_dir: Path, device: torch.device | str = "cpu") -> LoadedMod
     meta = state["meta"]
     items = ItemCodes(list(meta["item_ids"]), meta["codes"].cpu().numpy(), list(meta["content_sizes"]),
                       list(meta["creative_sizes"]))
-    model: nn.Module
-    if meta["kind"] == "grm":
-        model = GRM(GRMConfig.model_validate(meta["config"]))
-    else:
-        model = SASRec(SASRecConfig.model_validate(meta["config"]))
+    model = MODELS[meta["kind"]].from_config(meta["config"])
     model.load_state_dict(state["model"])
     model.to(device).eval()
-    return LoadedModel(meta["kind"], model, items, meta["counts"].cpu().numpy(), meta)
+    return LoadedModel(model, items, meta["counts"].cpu().numpy(), meta)
 
 
 ITEM_WEIGHTS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
-
-
-def decoded_batches(
-    loaded: LoadedModel, split: Split, beam: int, device: torch.device | str = "cpu", batch_size: int = 256,
-    item_weight: float | None = None, exclude_seen: bool = True,
-) -> Iterator[Decoded]:
-    """The GRM's beam-search result for each batch of a split's users, in order (``item_weight`` as in
-    ``beam_search``; the history's items left out unless ``exclude_seen`` is off)."""
-    model = loaded.model
-    assert isinstance(model, GRM)
-    trie = content_trie(loaded.items).to(device)
-    with torch.no_grad():
-        for i in range(0, len(split.histories), batch_size):
-            histories = split.histories[i : i + batch_size]
-            batch = make_batch(histories, loaded.items.codes, model.cfg.max_recent, model.cfg.max_summary,
-                               split.profiles[i : i + batch_size]).to(device)
-            yield beam_search(model, batch, trie, max(beam, TOP_K), False, item_weight,
-                              histories if exclude_seen else None)
 
 
 def weight_sweep(
@@ -202,12 +155,7 @@ def weight_sweep(
     device: torch.device | str = "cpu", batch_size: int = 256,
 ) -> dict[float, dict[str, float]]:
     """Metrics on ``split`` (the user's own items left out) for each weight of the dense item head."""
-    out = {}
-    for w in weights:
-        ranked = [decoded.items[:, :TOP_K].cpu().numpy()
-                  for decoded in decoded_batches(loaded, split, beam, device, batch_size, w)]
-        out[w] = ranking_metrics(target_ranks(split.targets, np.concatenate(ranked)))
-    return out
+    return {w: evaluate(loaded.ranker(beam, TOP_K, device, item_weight=w), split, batch_size) for w in weights}
 
 
 def choose_item_weight(

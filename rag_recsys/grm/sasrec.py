@@ -7,8 +7,8 @@ It reads batches built from a one-level "code" table that is the item row itself
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from typing import cast
+from collections.abc import Sequence
+from typing import ClassVar, Self, cast
 
 import numpy as np
 import torch
@@ -16,7 +16,9 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from rag_recsys.grm.data import Batch, make_batch
+from rag_recsys.grm.data import Batch, ItemCodes
+from rag_recsys.grm.evaluator import Ranker
+from rag_recsys.grm.interface import SequentialRecommender
 from rag_recsys.grm.model import Block, init_weights
 
 
@@ -32,14 +34,15 @@ class SASRecConfig(BaseModel):
     max_recent: int = 50
 
 
-def item_row_codes(n_items: int) -> np.ndarray:
-    return np.arange(n_items, dtype=np.int64)[:, None]
+class SASRec(SequentialRecommender):
+    """SASRec behind ``SequentialRecommender``: ranks by full scoring of every item (no profile input)."""
 
+    kind: ClassVar[str] = "sasrec"
+    config_class: ClassVar[type[SASRecConfig]] = SASRecConfig
+    cfg: SASRecConfig
 
-class SASRec(nn.Module):
     def __init__(self, cfg: SASRecConfig) -> None:
-        super().__init__()
-        self.cfg = cfg
+        super().__init__(cfg)
         self.items = nn.Embedding(cfg.n_items, cfg.d_model)
         self.position = nn.Embedding(cfg.max_recent, cfg.d_model)
         self.blocks = nn.ModuleList(
@@ -48,6 +51,20 @@ class SASRec(nn.Module):
         self.ln_f = nn.LayerNorm(cfg.d_model)
         self.drop = nn.Dropout(cfg.dropout)
         self.apply(init_weights)
+
+    @classmethod
+    def build(cls, preset: str, items: ItemCodes, item_ids: bool = False, item_head: bool = False) -> Self:
+        """``SASRecConfig``'s one shape whatever the preset; item IDs are all SASRec reads, so ``item_ids`` and
+        ``item_head`` do not apply."""
+        return cls(SASRecConfig(n_items=len(items.item_ids)))
+
+    def input_codes(self, items: ItemCodes) -> np.ndarray:
+        """A one-level "code" table that is the item row itself."""
+        return np.arange(len(items.item_ids), dtype=np.int64)[:, None]
+
+    @property
+    def max_recent(self) -> int:
+        return self.cfg.max_recent
 
     def hidden(self, batch: Batch) -> torch.Tensor:
         mask = batch.recent_mask
@@ -68,21 +85,20 @@ class SASRec(nn.Module):
                                label_smoothing=label_smoothing)
 
 
-def sasrec_ranker(
-    model: SASRec, k: int, device: torch.device | str = "cpu", exclude_seen: bool = True
-) -> Callable[[Sequence[np.ndarray], Sequence[Sequence[int]]], np.ndarray]:
-    """Histories → top-k item rows by full scoring (SASRec has no profile input), without the history's
-    items unless ``exclude_seen`` is off."""
-    codes = item_row_codes(model.cfg.n_items)
+    def ranker(
+        self, items: ItemCodes, beam: int, k: int, device: torch.device | str = "cpu", exclude_seen: bool = True,
+        item_weight: float | None = None,
+    ) -> Ranker:
+        """Top k of the last position's scores over every item (``beam`` and ``item_weight`` do not apply)."""
 
-    @torch.no_grad()
-    def rank(histories: Sequence[np.ndarray], profiles: Sequence[Sequence[int]]) -> np.ndarray:
-        batch = make_batch(histories, codes, model.cfg.max_recent, 0).to(device)
-        scores = model.hidden(batch)[:, -1] @ model.items.weight.T
-        if exclude_seen:
-            users = torch.cat([torch.full((len(h),), i, dtype=torch.long) for i, h in enumerate(histories)])
-            rows = torch.from_numpy(np.concatenate(list(histories))).long()
-            scores[users.to(scores.device), rows.to(scores.device)] = float("-inf")
-        return scores.topk(k, dim=1).indices.cpu().numpy()
+        @torch.no_grad()
+        def rank(histories: Sequence[np.ndarray], profiles: Sequence[Sequence[int]]) -> np.ndarray:
+            batch = self.batch(items, histories).to(device)
+            scores = self.hidden(batch)[:, -1] @ self.items.weight.T
+            if exclude_seen:
+                users = torch.cat([torch.full((len(h),), i, dtype=torch.long) for i, h in enumerate(histories)])
+                rows = torch.from_numpy(np.concatenate(list(histories))).long()
+                scores[users.to(scores.device), rows.to(scores.device)] = float("-inf")
+            return scores.topk(k, dim=1).indices.cpu().numpy()
 
-    return rank
+        return rank

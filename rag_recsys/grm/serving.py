@@ -13,8 +13,9 @@ from rag_recsys.catalogue import product_meta, read_catalogue
 from rag_recsys.grm.data import ItemCodes, make_code_batch, profile_features
 from rag_recsys.grm.decoding import beam_search
 from rag_recsys.grm.model import GRM
-from rag_recsys.grm.pipeline import LoadedModel, content_trie, load_model
+from rag_recsys.grm.pipeline import LoadedModel, load_model
 from rag_recsys.grm.popularity import popular_items
+from rag_recsys.grm.trie import content_trie
 from rag_recsys.recommender import (
     CreativeChooser,
     Recommender,
@@ -117,11 +118,11 @@ class GRMRecommender(_CatalogueView):
         device: torch.device | str = "cpu", catalogue: Mapping[str, Mapping[str, Any]] | None = None,
         exclude_seen: bool = True,
     ) -> None:
-        """``exclude_seen``: never recommend a catalogue item the history already holds."""
-        if not isinstance(loaded.model, GRM):
-            raise ValueError(f"a {loaded.kind} model is not a GRM")
+        """``exclude_seen``: never recommend a catalogue item the history already holds. ValueError when the
+        folder holds another kind of model: recommendations are generated D-SIDs with their creative codes."""
+        model = GRM.require(loaded.model)
         super().__init__(loaded.items, loaded.meta.get("tokenizer"), chooser, catalogue)
-        self.model = loaded.model.to(device).eval()
+        self.model = model.to(device).eval()
         self.trie = content_trie(loaded.items).to(device)
         self.beam = beam
         self.device = device

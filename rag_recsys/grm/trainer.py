@@ -1,5 +1,5 @@
-"""Training loop shared by the GRM and the SASRec baseline: AdamW, warmup + cosine decay, validation
-every few epochs, early stopping on validation NDCG@10, and resumable checkpoints.
+"""Training loop for any ``SequentialRecommender`` (the GRM, the SASRec baseline): AdamW, warmup + cosine
+decay, validation every few epochs, early stopping on validation NDCG@10, and resumable checkpoints.
 
 ``last.pt`` holds everything a crashed or stopped run needs to continue exactly where it was (weights,
 optimiser and schedule state, the dropout RNG, the epoch, the early-stopping state); batch order is a
@@ -14,23 +14,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from rag_recsys.grm.config import TrainConfig
-from rag_recsys.grm.data import Batch, Split, length_bucketed_batches, make_batch
-from rag_recsys.grm.evaluator import Ranker, evaluate
+from rag_recsys.grm.data import ItemCodes, Split, length_bucketed_batches
+from rag_recsys.grm.evaluator import TOP_K, evaluate
+from rag_recsys.grm.interface import SequentialRecommender
 
 LAST = "last.pt"
 BEST = "best.pt"
 SELECT_METRIC = "ndcg_at_10"
-
-
-class Trainable(Protocol):
-    def loss(self, batch: Batch, label_smoothing: float = 0.0) -> torch.Tensor: ...
 
 
 @dataclass(frozen=True)
@@ -38,9 +35,7 @@ class TrainData:
     train: list[np.ndarray]  # training sequences (item rows)
     train_profiles: list[list[int]]
     valid: Split
-    codes: np.ndarray  # (n_items, L) what the model reads for an item row
-    max_recent: int
-    max_summary: int
+    items: ItemCodes  # the catalogue the rows index
 
 
 @dataclass(frozen=True)
@@ -92,19 +87,19 @@ def _set_rng_state(state: dict[str, Any], device: torch.device) -> None:
 
 
 def train(
-    model: nn.Module,
+    model: SequentialRecommender,
     data: TrainData,
     cfg: TrainConfig,
     out_dir: Path,
-    make_ranker: Callable[[nn.Module, int], Ranker],
     meta: dict[str, Any],
     resume: bool = False,
     device: torch.device | str = "cpu",
     on_event: Callable[[dict[str, Any]], None] | None = None,
 ) -> TrainResult:
-    """Train ``model`` (a ``Trainable`` module) and keep its best validation weights in ``out_dir``.
+    """Train ``model`` and keep its best validation weights in ``out_dir``.
 
-    ``make_ranker(model, beam)`` gives the validation ranker; ``meta`` is stored in ``best.pt``.
+    Validation ranks the top ``TOP_K`` with the model's own ranker at beam ``cfg.val_beam``; ``meta`` is
+    stored in ``best.pt``.
     """
     device = torch.device(device)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -141,11 +136,11 @@ def train(
         total, count = 0.0, 0
         for idx in length_bucketed_batches(lengths_t, cfg.batch_size, rng):
             users = [trainable[i] for i in idx]
-            batch = make_batch(
-                [data.train[u] for u in users], data.codes, data.max_recent, data.max_summary,
-                [data.train_profiles[u] for u in users], with_targets=True,
+            batch = model.batch(
+                data.items, [data.train[u] for u in users], [data.train_profiles[u] for u in users],
+                with_targets=True,
             ).to(device)
-            loss = cast(Trainable, model).loss(batch, cfg.label_smoothing)
+            loss = model.loss(batch, cfg.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -160,7 +155,8 @@ def train(
         if epoch % cfg.eval_every == 0 or epoch == cfg.epochs or out_of_time:
             model.eval()
             started = time.perf_counter()
-            metrics = evaluate(make_ranker(model, cfg.val_beam), data.valid, cfg.eval_batch_size)
+            ranker = model.ranker(data.items, cfg.val_beam, TOP_K, device)
+            metrics = evaluate(ranker, data.valid, cfg.eval_batch_size)
             record["valid"] = metrics
             if metrics[SELECT_METRIC] > best:
                 best, best_epoch, bad_evals, best_valid = metrics[SELECT_METRIC], epoch, 0, metrics

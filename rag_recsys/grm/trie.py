@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from rag_recsys.grm.data import ItemCodes
+
 
 @dataclass(frozen=True)
 class CodeTrie:
@@ -66,3 +68,8 @@ def build_trie(paths: np.ndarray, sizes: Sequence[int]) -> CodeTrie:
             item_nodes.append(torch.from_numpy(child))
         parent = child
     return CodeTrie(children, item_nodes)
+
+
+def content_trie(items: ItemCodes) -> CodeTrie:
+    """Trie of the catalogue's content paths (content levels with the dedup level; creative levels are free)."""
+    return build_trie(items.codes[:, : items.n_content], items.content_sizes)
