@@ -34,6 +34,7 @@ lint: $(DEV_STAMP)
 	$(VENV)/bin/mypy
 
 bench: $(DEV_STAMP)
+	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) bench/render.py
 	$(PY) bench/llm.py
 

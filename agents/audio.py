@@ -1,82 +1,116 @@
-"""Audio Agent: narration lines with timing and voice, the BGM spec (tempo and accents on the cuts)
-and ducking. In a reflection round, lines the Critic measured running past their shot are condensed
-to the time the shot really leaves, using the speaking rate measured on the previous take. Round 0
-keeps the brand's copy as written: cutting it on an estimate would lose words the measurement may
-show were never at risk."""
+"""Audio Agent: narration lines with timing and voice, the BGM spec (tempo, beat grid and accents on the
+cuts), ducking and the loudness asked of the master.
+
+In a reflection round it re-plans on what the Critic measured:
+
+- lines whose measured speech no longer fits their shot (the storyboard's speech overruns, or a re-timed
+  neighbour) are condensed to the time the shot really leaves, using the speaking rate measured on the
+  previous take. Round 0 keeps the brand's copy as written: cutting it on an estimate would lose words the
+  measurement may show were never at risk;
+- ``ducking``: the sidechain compressor gets a higher ratio and a lower threshold (a lower music gain
+  would not help: the compressor's gain reduction depends on the voice alone);
+- ``loudness``: the master is asked for the target corrected by the measured error (a composer that
+  lands off target is compensated).
+"""
 
 from __future__ import annotations
 
 from agents.copy import condense, sentence
-from agents.models import AudioPlan, Finding, NarrationLine, ShotInstructions, VisualPlan
+from agents.models import AudioPlan, Feedback, NarrationLine, ShotInstructions, VisualPlan, line_id, shot_id
 from agents.policy import AgentTask
+from tools.limits import LEAD_IN, TAIL, TARGET_LUFS
 from tools.models import BgmSpec, Ducking
 
-LEAD_IN = 0.3  # speech starts after the cut (and after half a transition) so the eye lands first
-TAIL = 0.25  # and ends before the next cut
 FASTEST_RATE = 0.85  # piper length_scale below this sounds rushed
+DUCK_RATIO_STEP, MAX_DUCK_RATIO = 2.0, 20.0
+DUCK_THRESHOLD_STEP, MIN_DUCK_THRESHOLD = 0.5, 0.005
+MAX_LOUDNESS_CORRECTION = 6.0  # LU: more than this is a broken composer, not an offset to compensate
 
 
-def line_budget(plan: VisualPlan, shot_id: str, lead_in: float = LEAD_IN) -> float:
-    seg = next(s for s in plan.segments if s.shot_id == shot_id)
+def line_budget(plan: VisualPlan, shot: str, lead_in: float = LEAD_IN) -> float:
+    """Seconds of speech shot ``shot`` leaves: its length less the lead-in after its cut and the tail."""
+    seg = next(s for s in plan.segments if s.shot_id == shot)
     return seg.end - seg.start - lead_in - TAIL
+
+
+def _ducking(previous: AudioPlan | None, feedback: Feedback) -> Ducking:
+    ducking = previous.ducking if previous is not None else Ducking(music_gain_db=-8.0)
+    if feedback.of("ducking"):
+        ducking = ducking.model_copy(
+            update={
+                "ratio": min(MAX_DUCK_RATIO, ducking.ratio * DUCK_RATIO_STEP),
+                "threshold": max(MIN_DUCK_THRESHOLD, ducking.threshold * DUCK_THRESHOLD_STEP),
+            }
+        )
+    return ducking
+
+
+def _target_lufs(previous: AudioPlan | None, feedback: Feedback) -> float:
+    target = previous.target_lufs if previous is not None else TARGET_LUFS
+    for f in feedback.of("loudness"):
+        if isinstance(f.measured, float | int):
+            target += TARGET_LUFS - float(f.measured)
+    return round(max(TARGET_LUFS - MAX_LOUDNESS_CORRECTION, min(TARGET_LUFS + MAX_LOUDNESS_CORRECTION, target)), 2)
 
 
 def rule_audio(
     instructions: ShotInstructions,
     visual: VisualPlan,
-    findings: list[Finding],
-    previous: AudioPlan | None,
-    measured_speech: dict[str, float],
+    previous: AudioPlan | None = None,
+    feedback: Feedback | None = None,
 ) -> AudioPlan:
+    """One narration line per shot (the shot's narration intent, or the previous take's text), the music
+    on the storyboard's beat grid with an accent on every cut, ducking and the master's loudness target;
+    see the module doc for what a reflection round changes."""
+    feedback = feedback or Feedback()
     prev_lines = {ln.line_id: ln for ln in previous.lines} if previous else {}
     lines: list[NarrationLine] = []
     for shot in instructions.shots:
-        shot_id = f"s{shot.index}"
-        line_id = f"l{shot.index}"
+        lid = line_id(shot.index)
         text, rate = sentence(shot.narration_intent), instructions.voice_rate
-        prev = prev_lines.get(line_id)
+        prev = prev_lines.get(lid)
         if prev is not None:
             text, rate = prev.text, prev.rate
-        budget = line_budget(visual, shot_id)
+        budget = line_budget(visual, shot_id(shot.index))
         # every line whose measured speech exceeds its room in this storyboard is condensed, not only
         # the ones the Critic flagged: re-timing one shot for its line can squeeze another's
-        spoken = measured_speech.get(line_id)
+        spoken = feedback.speech_seconds.get(lid)
         if spoken is not None and prev is not None and spoken > budget:
             cps = len(prev.text) / max(spoken, 0.1) * prev.rate  # measured characters per second at rate 1
             rate = max(FASTEST_RATE, round(rate * 0.92, 3))
             text = condense(prev.text, budget * 0.95, rate, cps)
-        lines.append(NarrationLine(line_id=line_id, shot_id=shot_id, text=text, rate=rate, lead_in=LEAD_IN))
+        lines.append(NarrationLine(line_id=lid, shot_id=shot_id(shot.index), text=text, rate=rate, lead_in=LEAD_IN))
     bgm = BgmSpec(
         mood=instructions.music_mood,
         bpm=visual.bpm,
         duration=visual.duration,
-        beat_offset=0.0,
+        beat_offset=visual.beat_offset,
         accent_times=[round(b, 4) for b in visual.boundaries[1:-1]],
     )
-    gain = -8.0
-    if previous is not None and any(f.check == "ducking" for f in findings):
-        gain = previous.ducking.music_gain_db - 3.0
-    return AudioPlan(lines=lines, voice=instructions.voice, bgm=bgm, ducking=Ducking(music_gain_db=gain))
+    return AudioPlan(lines=lines, voice=instructions.voice, bgm=bgm, ducking=_ducking(previous, feedback),
+                     target_lufs=_target_lufs(previous, feedback))  # fmt: skip
 
 
 def audio_task(
     instructions: ShotInstructions,
     visual: VisualPlan,
-    findings: list[Finding],
     previous: AudioPlan | None,
-    measured_speech: dict[str, float],
+    feedback: Feedback,
     round_: int,
 ) -> AgentTask[AudioPlan]:
+    """The Audio agent's task for round `round_`: the rule answer is `rule_audio`; an LLM sees the
+    instructions, the storyboard, its previous plan, the findings routed to it and the measured speech
+    seconds per line."""
     return AgentTask(
         role="audio",
         inputs={
             "instructions": instructions.model_dump(mode="json"),
             "visual": visual.model_dump(mode="json"),
-            "findings": [f.model_dump(mode="json") for f in findings],
+            "findings": [f.model_dump(mode="json") for f in feedback.findings],
             "previous": previous.model_dump(mode="json") if previous else None,
-            "measured_speech_seconds": measured_speech,
+            "measured_speech_seconds": feedback.speech_seconds,
         },
         schema=AudioPlan,
-        rule=lambda: rule_audio(instructions, visual, findings, previous, measured_speech),
+        rule=lambda: rule_audio(instructions, visual, previous, feedback),
         round=round_,
     )

@@ -6,14 +6,17 @@ a resumed run and Studio see the same input.
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from rag_recsys.lexicon import CreativeStyle
 from rag_recsys.sidfile import LoadedSid, ProductMeta
 
 
 class Brief(BaseModel):
-    sid_file: str
+    """The decoded SID (content meaning, creative style, product meta and images) the instruction model
+    reads; ``duration`` is the requested length in seconds (None: sized to the copy)."""
+
+    sid_file: str | None = Field(description="the SID file; None for an inline SID")
     tokenizer: str
     content_path: list[int]
     creative_path: list[int]
@@ -30,8 +33,10 @@ class Brief(BaseModel):
 
     @classmethod
     def from_loaded(cls, loaded: LoadedSid, *, aspect: str, duration: float | None) -> Brief:
+        """The brief of a validated SID (file or inline): its codes, decoded content and style, product meta and
+        image paths, and the meta/content cosine; `aspect` an ``ASPECTS`` key, `duration` in seconds or None."""
         return cls(
-            sid_file=str(loaded.path),
+            sid_file=str(loaded.path) if loaded.path is not None else None,
             tokenizer=loaded.sid.tokenizer,
             content_path=list(loaded.sid.content),
             creative_path=list(loaded.sid.creative),

@@ -37,6 +37,9 @@ def _rounded(value: Any) -> Any:
 
 
 def user_turn(role: str, *, context: Any = None, findings: Sequence[BaseModel] = (), round_: int = 0) -> Message:
+    """The user turn that opens `role`'s call: its role prompt for round `round_`, then ``INPUT:`` with
+    `context` and ``CRITIC FINDINGS FOR YOU:`` with `findings`, as compact JSON with floats rounded to 0.01.
+    Its ``agent`` key is not sent (`agents.llm_client.clean_messages`)."""
     parts = [role_prompt(role, round=str(round_))]
     if context is not None:
         parts.append("INPUT: " + _json(_rounded(context)))

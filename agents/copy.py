@@ -62,6 +62,8 @@ def clean(text: str) -> str:
 
 
 def sentence(text: str) -> str:
+    """`text` cleaned (`clean`), its first letter capitalised and a full stop added unless it ends in . ! or ?;
+    empty text stays empty."""
     text = clean(text)
     if not text:
         return text
@@ -70,6 +72,8 @@ def sentence(text: str) -> str:
 
 
 def estimate_speech_seconds(text: str, rate: float = 1.0, chars_per_second: float = CHARS_PER_SECOND) -> float:
+    """Round 0's guess (s) of how long `text` takes to speak: characters / `chars_per_second` × `rate` (a
+    length scale, > 1 slower) + 0.15 s. Later rounds use the measured speech instead."""
     return len(clean(text)) / chars_per_second * rate + 0.15
 
 

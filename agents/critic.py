@@ -1,37 +1,43 @@
 """Critic: measures the draft and turns each failed check into a finding routed to the agent at fault.
 
-Measuring is the Critic's tool work (probing the draft video, its voice and music stems); judging the
-measurements is its policy decision (`rule_critique`: fixed thresholds, each finding with its
-measured value). Routing picks the earliest agent at fault, since every later agent re-plans on
-top of it.
+Measuring is the Critic's tool work (graphs/measure.py probes the draft video, its voice and music
+stems into `DraftMeasurements`); judging the measurements is its policy decision (`rule_critique`). The
+rule is a list of named checks (`CHECKS`), each a small function of one `Draft` that yields findings with
+their measured value and the agent whose plan can fix them. Routing picks the earliest agent at fault,
+since every later agent re-plans on top of it; `feedback_for` hands each agent what it re-plans on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from agents.models import (
+    AGENT_ORDER,
+    BLOCKING,
     AgentName,
     AudioPlan,
     Critique,
     EffectPlan,
+    Feedback,
     Finding,
     VisualPlan,
     VoiceTake,
 )
 from agents.policy import AgentTask
+from tools.limits import ACCEPT_TOLERANCE_LU, TARGET_LUFS
 from tools.timing import distance_to_grid
 
-AGENT_ORDER: tuple[AgentName, ...] = ("visual", "audio", "effect")
-DURATION_TOLERANCE = 0.25
-TARGET_LUFS, LUFS_TOLERANCE = -14.0, 1.0
-MIN_DUCK_DB = 6.0
+DURATION_TOLERANCE = 0.25  # s
+MIN_DUCK_DB = 6.0  # music under speech at least this far below music alone (dB)
 SAFE_WIDTH = 0.9  # subtitles must stay inside 90% of the frame width (title-safe area)
-OVERRUN_TOLERANCE = 0.05
-BOUNDARY_TOLERANCE = 0.15  # ~4 frames: the frame-difference plateau's centre is found to a few frames
+OVERRUN_TOLERANCE = 0.05  # s
+BOUNDARY_TOLERANCE = 0.15  # s, ~4 frames: the frame-difference plateau's centre is found to a few frames
+MIN_CTA_SHARE = 0.3  # of the frame in the CTA card's colour, 1 s before the end
+MIN_BAD_SPAN = 0.5  # s of black or frozen picture that counts as a fault
 
 
 class DraftMeasurements(BaseModel):
@@ -40,7 +46,7 @@ class DraftMeasurements(BaseModel):
     duration: float
     width: int
     height: int
-    lufs: float | None
+    lufs: float | None = Field(description="integrated loudness (LUFS); None for silence")
     voice_intervals: list[tuple[float, float]] = Field(description="voiced spans on the voice stem")
     line_spans: dict[str, tuple[float, float]] = Field(
         description="per line: first to last voiced sample of its own take, on the timeline (lines that run "
@@ -49,7 +55,7 @@ class DraftMeasurements(BaseModel):
     music_db_in_speech: float | None
     music_db_outside: float | None
     cuts: list[float] = Field(description="shot boundaries (cuts and transitions) found in the frames")
-    beats: list[float]
+    beats: list[float] = Field(description="the music's beats as its tool delivered them")
     black: list[tuple[float, float]]
     frozen: list[tuple[float, float]]
     cta_color_share: float = Field(description="share of the frame near the CTA card colour, 1 s before the end")
@@ -57,206 +63,239 @@ class DraftMeasurements(BaseModel):
     subtitle_lines: dict[str, int]
 
 
-def _on_stem(m: DraftMeasurements, span: tuple[float, float]) -> bool:
-    a, b = span
-    return any(y > a and x < b for x, y in m.voice_intervals)
+@dataclass(frozen=True)
+class Draft:
+    """What every check reads: the measurements and the plans the draft was rendered from."""
+
+    round: int
+    measured: DraftMeasurements
+    target_duration: float  # what the instructions asked for (s)
+    visual: VisualPlan
+    audio: AudioPlan
+    effect: EffectPlan
+    takes: Sequence[VoiceTake]
+
+    def shot_at(self, t: float) -> str:
+        """The shot on screen at time ``t``."""
+        return next((s.shot_id for s in self.visual.segments if s.start <= t < s.end), self.visual.segments[-1].shot_id)
 
 
-def rule_critique(
-    round_: int,
-    m: DraftMeasurements,
-    visual: VisualPlan,
-    audio: AudioPlan,
-    effect: EffectPlan,
-    takes: Sequence[VoiceTake],
-) -> Critique:
-    findings: list[Finding] = []
-    measurements: dict[str, float | str | list[float]] = {
+@dataclass(frozen=True)
+class Check:
+    """A named check: ``run`` yields a finding per fault; the finding's agent is the one to fix it."""
+
+    name: str
+    run: Callable[[Draft], Iterator[Finding]]
+
+
+def _finding(check: str, agent: AgentName, message: str, measured: float | str, expected: str,
+             shot_id: str | None = None, line_id: str | None = None) -> Finding:  # fmt: skip
+    return Finding(check=check, severity="major", agent=agent, message=message, measured=measured,
+                   expected=expected, shot_id=shot_id, line_id=line_id)  # fmt: skip
+
+
+def check_duration(d: Draft) -> Iterator[Finding]:
+    """The draft runs as long as the instructions asked (a composer or generator that pads or trims is
+    compensated by the storyboard)."""
+    if abs(d.measured.duration - d.target_duration) > DURATION_TOLERANCE:
+        yield _finding("duration", "visual", "draft length differs from the target", round(d.measured.duration, 3),
+                       f"{d.target_duration:.2f} ± {DURATION_TOLERANCE}s")  # fmt: skip
+
+
+def _line_span(d: Draft, take: VoiceTake) -> tuple[float, float] | None:
+    span = d.measured.line_spans.get(take.line_id)
+    if span is None or not any(y > span[0] and x < span[1] for x, y in d.measured.voice_intervals):
+        return None
+    return span
+
+
+def check_speech_missing(d: Draft) -> Iterator[Finding]:
+    """Every line is heard on the voice stem."""
+    for take in d.takes:
+        if _line_span(d, take) is None:
+            yield _finding("speech_missing", "audio", "no speech found on the voice track for this line", 0.0,
+                           "voiced audio", take.shot_id, take.line_id)  # fmt: skip
+
+
+def check_speech_overrun(d: Draft) -> Iterator[Finding]:
+    """Every line ends before its shot's cut. Routed to the storyboard: it re-times shots on the measured
+    speech, and the Audio agent, which runs after it in the same round, condenses what still does not fit."""
+    seg_end = {s.shot_id: s.end for s in d.visual.segments}
+    for take in d.takes:
+        span = _line_span(d, take)
+        if span is None:
+            continue
+        over = span[1] - seg_end[take.shot_id]
+        if over > OVERRUN_TOLERANCE:
+            yield _finding("speech_overrun", "visual", f"speech runs {over:.2f}s past the cut", round(over, 3),
+                           f"ends before {seg_end[take.shot_id]:.2f}s", take.shot_id, take.line_id)  # fmt: skip
+
+
+def check_subtitle_width(d: Draft) -> Iterator[Finding]:
+    """No subtitle row is wider than the safe area (it would run off a phone screen's edge)."""
+    for key, ratio in d.measured.subtitle_width_ratio.items():
+        if ratio > 1.0:
+            yield _finding("subtitle_width", "effect", f"subtitle cue {key} is wider than the safe area",
+                           round(ratio, 3), "≤ 1.0 of the safe width")  # fmt: skip
+
+
+def check_subtitle_lines(d: Draft) -> Iterator[Finding]:
+    """No cue wraps to more rows than the style allows."""
+    for key, n in d.measured.subtitle_lines.items():
+        if n > d.effect.style.max_lines:
+            yield _finding("subtitle_lines", "effect", f"subtitle cue {key} needs {n} lines", float(n),
+                           f"≤ {d.effect.style.max_lines}")  # fmt: skip
+
+
+def check_loudness(d: Draft) -> Iterator[Finding]:
+    """Integrated loudness on target (EBU R128)."""
+    lufs = d.measured.lufs
+    if lufs is not None and abs(lufs - TARGET_LUFS) > ACCEPT_TOLERANCE_LU:
+        yield _finding("loudness", "audio", "integrated loudness off target", round(lufs, 2),
+                       f"{TARGET_LUFS} ± {ACCEPT_TOLERANCE_LU} LUFS")  # fmt: skip
+
+
+def ducking_db(m: DraftMeasurements) -> float | None:
+    """How far the music sits under the voice: music level outside speech minus inside (dB)."""
+    if m.music_db_in_speech is None or m.music_db_outside is None:
+        return None
+    return m.music_db_outside - m.music_db_in_speech
+
+
+def check_ducking(d: Draft) -> Iterator[Finding]:
+    """The music ducks at least MIN_DUCK_DB under the voice."""
+    duck = ducking_db(d.measured)
+    if duck is not None and duck < MIN_DUCK_DB:
+        yield _finding("ducking", "audio", "music not ducked enough under the voice", round(duck, 2),
+                       f"≥ {MIN_DUCK_DB} dB")  # fmt: skip
+
+
+def _boundaries(d: Draft) -> Iterator[tuple[str, float, float, list[float]]]:
+    """Each planned boundary between shots: (incoming shot, time, tolerance, cuts found near it)."""
+    for i, b in enumerate(d.visual.boundaries[1:-1], start=1):
+        seconds = d.effect.transition_seconds[i - 1] if i - 1 < len(d.effect.transition_seconds) else 0.0
+        tolerance = BOUNDARY_TOLERANCE + seconds / 2
+        yield d.visual.segments[i].shot_id, b, tolerance, [c for c in d.measured.cuts if abs(c - b) <= tolerance]
+
+
+def check_boundary_missing(d: Draft) -> Iterator[Finding]:
+    """A visible cut or transition at every planned boundary (two shots that look alike hide it)."""
+    for shot_id, b, tolerance, near in _boundaries(d):
+        if not near:
+            yield _finding("boundary_missing", "visual", f"no visible cut or transition at {b:.2f}s", "none",
+                           f"a visual change within ±{tolerance:.2f}s", shot_id)  # fmt: skip
+
+
+def check_off_beat(d: Draft) -> Iterator[Finding]:
+    """Every cut lands on a beat of the music as delivered."""
+    if not d.measured.beats:
+        return
+    for shot_id, _b, tolerance, near in _boundaries(d):
+        off = distance_to_grid(near[0], d.measured.beats) if near else 0.0
+        if off > tolerance:
+            yield _finding("off_beat", "visual", "boundary is off the music's beat grid", round(off, 3),
+                           f"≤ {tolerance:.2f}s from a beat", shot_id)  # fmt: skip
+
+
+def check_cta_missing(d: Draft) -> Iterator[Finding]:
+    """The CTA end card fills the frame 1 s before the end. Routed to the storyboard: the card comes up
+    with the last shot, so a longer end-card shot puts it up earlier (an animated card has time to land)."""
+    if d.measured.cta_color_share < MIN_CTA_SHARE:
+        yield _finding("cta_missing", "visual", "no CTA card visible 1 s before the end",
+                       round(d.measured.cta_color_share, 3), f"≥ {MIN_CTA_SHARE:.2f} of the frame",
+                       d.visual.segments[-1].shot_id)  # fmt: skip
+
+
+def check_black_frames(d: Draft) -> Iterator[Finding]:
+    """No black stretch of MIN_BAD_SPAN or more."""
+    for a, b in d.measured.black:
+        yield _finding("black_frames", "visual", f"black frames from {a:.2f}s to {b:.2f}s", round(b - a, 3),
+                       f"none ≥ {MIN_BAD_SPAN}s", d.shot_at((a + b) / 2))  # fmt: skip
+
+
+def check_frozen_frames(d: Draft) -> Iterator[Finding]:
+    """No frozen stretch before the CTA card (which is meant to hold still)."""
+    for a, b in d.measured.frozen:
+        if a < d.effect.cta.start - 0.1:
+            yield _finding("frozen_frames", "visual", f"frozen frames from {a:.2f}s to {b:.2f}s", round(b - a, 3),
+                           f"none ≥ {MIN_BAD_SPAN}s", d.shot_at((a + min(b, d.effect.cta.start)) / 2))  # fmt: skip
+
+
+CHECKS: tuple[Check, ...] = tuple(
+    Check(fn.__name__.removeprefix("check_"), fn)
+    for fn in (
+        check_duration, check_speech_missing, check_speech_overrun, check_subtitle_width, check_subtitle_lines,
+        check_loudness, check_ducking, check_boundary_missing, check_off_beat, check_cta_missing,
+        check_black_frames, check_frozen_frames,
+    )
+)  # fmt: skip
+
+
+def measurements(d: Draft) -> dict[str, float | str | list[float]]:
+    """The figures a critique reports beside its findings; ``speech_s:<line>`` is what the next round's
+    agents re-plan on."""
+    m = d.measured
+    out: dict[str, float | str | list[float]] = {
         "duration_s": round(m.duration, 3),
         "cuts_found": [round(c, 3) for c in m.cuts],
+        "cta_color_share": round(m.cta_color_share, 3),
     }
-    if abs(m.duration - visual.duration) > DURATION_TOLERANCE:
-        findings.append(
-            Finding(
-                check="duration",
-                severity="major",
-                agent="visual",
-                message="draft length differs from the plan",
-                measured=round(m.duration, 3),
-                expected=f"{visual.duration:.2f} ± {DURATION_TOLERANCE}s",
-            )
-        )
-
-    seg_end = {s.shot_id: s.end for s in visual.segments}
-    for take in takes:
-        span = m.line_spans.get(take.line_id)
-        if span is None or not _on_stem(m, span):
-            findings.append(
-                Finding(
-                    check="speech_missing",
-                    severity="major",
-                    agent="audio",
-                    line_id=take.line_id,
-                    shot_id=take.shot_id,
-                    message="no speech found on the voice track for this line",
-                    measured=0.0,
-                    expected="voiced audio",
-                )
-            )
-            continue
-        a, b = span
-        measurements[f"speech_s:{take.line_id}"] = round(b - a, 3)
-        over = b - seg_end[take.shot_id]
-        if over > OVERRUN_TOLERANCE:
-            # routed to the storyboard: it re-times shots on the measured speech, and the Audio agent,
-            # which runs after it in the same round, condenses whatever still does not fit
-            findings.append(
-                Finding(
-                    check="speech_overrun",
-                    severity="major",
-                    agent="visual",
-                    line_id=take.line_id,
-                    shot_id=take.shot_id,
-                    message=f"speech runs {over:.2f}s past the cut",
-                    measured=round(over, 3),
-                    expected=f"ends before {seg_end[take.shot_id]:.2f}s",
-                )
-            )
-
-    for key, ratio in m.subtitle_width_ratio.items():
-        if ratio > 1.0:
-            findings.append(
-                Finding(
-                    check="subtitle_width",
-                    severity="major",
-                    agent="effect",
-                    message=f"subtitle cue {key} is wider than the safe area",
-                    measured=round(ratio, 3),
-                    expected="≤ 1.0 of the safe width",
-                )
-            )
-    for key, n in m.subtitle_lines.items():
-        if n > effect.style.max_lines:
-            findings.append(
-                Finding(
-                    check="subtitle_lines",
-                    severity="major",
-                    agent="effect",
-                    message=f"subtitle cue {key} needs {n} lines",
-                    measured=float(n),
-                    expected=f"≤ {effect.style.max_lines}",
-                )
-            )
-
+    for take in d.takes:
+        span = _line_span(d, take)
+        if span is not None:
+            out[f"speech_s:{take.line_id}"] = round(span[1] - span[0], 3)
     if m.lufs is not None:
-        measurements["lufs"] = round(m.lufs, 2)
-        if abs(m.lufs - TARGET_LUFS) > LUFS_TOLERANCE:
-            findings.append(
-                Finding(
-                    check="loudness",
-                    severity="major",
-                    agent="audio",
-                    message="integrated loudness off target",
-                    measured=round(m.lufs, 2),
-                    expected=f"{TARGET_LUFS} ± {LUFS_TOLERANCE} LUFS",
-                )
-            )
-    if m.music_db_in_speech is not None and m.music_db_outside is not None:
-        duck = m.music_db_outside - m.music_db_in_speech
-        measurements["ducking_db"] = round(duck, 2)
-        if duck < MIN_DUCK_DB:
-            findings.append(
-                Finding(
-                    check="ducking",
-                    severity="major",
-                    agent="audio",
-                    message="music not ducked enough under the voice",
-                    measured=round(duck, 2),
-                    expected=f"≥ {MIN_DUCK_DB} dB",
-                )
-            )
-
-    for i, b in enumerate(visual.boundaries[1:-1], start=1):
-        d = effect.transition_seconds[i - 1] if i - 1 < len(effect.transition_seconds) else 0.0
-        tolerance = BOUNDARY_TOLERANCE + d / 2
-        near = [c for c in m.cuts if abs(c - b) <= tolerance]
-        if not near:
-            findings.append(
-                Finding(
-                    check="boundary_missing",
-                    severity="major",
-                    agent="visual",
-                    shot_id=visual.segments[i].shot_id,
-                    message=f"no visible cut or transition at {b:.2f}s",
-                    measured="none",
-                    expected=f"a visual change within ±{tolerance:.2f}s",
-                )
-            )
-        elif m.beats:
-            off = distance_to_grid(near[0], m.beats)
-            if off > tolerance:
-                findings.append(
-                    Finding(
-                        check="off_beat",
-                        severity="major",
-                        agent="visual",
-                        shot_id=visual.segments[i].shot_id,
-                        message="boundary is off the music's beat grid",
-                        measured=round(off, 3),
-                        expected=f"≤ {tolerance:.2f}s from a beat",
-                    )
-                )
-
-    measurements["cta_color_share"] = round(m.cta_color_share, 3)
-    if m.cta_color_share < 0.3:
-        findings.append(
-            Finding(
-                check="cta_missing",
-                severity="major",
-                agent="effect",
-                message="no CTA card visible 1 s before the end",
-                measured=round(m.cta_color_share, 3),
-                expected="≥ 0.30 of the frame",
-            )
-        )
-    # the CTA end card is meant to hold still; a freeze anywhere before it is a fault
-    frozen = [(a, b) for a, b in m.frozen if a < effect.cta.start - 0.1]
-    for kind, intervals in (("black_frames", m.black), ("frozen_frames", frozen)):
-        for a, b in intervals:
-            findings.append(
-                Finding(
-                    check=kind,
-                    severity="major",
-                    agent="visual",
-                    message=f"{kind.replace('_', ' ')} from {a:.2f}s to {b:.2f}s",
-                    measured=round(b - a, 3),
-                    expected="none ≥ 0.5s",
-                )
-            )
-    return Critique(round=round_, findings=findings, measurements=measurements)
+        out["lufs"] = round(m.lufs, 2)
+    duck = ducking_db(m)
+    if duck is not None:
+        out["ducking_db"] = round(duck, 2)
+    return out
 
 
-def critic_task(
-    round_: int,
-    m: DraftMeasurements,
-    visual: VisualPlan,
-    audio: AudioPlan,
-    effect: EffectPlan,
-    takes: Sequence[VoiceTake],
-) -> AgentTask[Critique]:
+def rule_critique(d: Draft) -> Critique:
+    """Every check of `CHECKS` on the draft, in order."""
+    findings = [f for check in CHECKS for f in check.run(d)]
+    return Critique(round=d.round, findings=findings, measurements=measurements(d))
+
+
+def critic_task(d: Draft) -> AgentTask[Critique]:
+    """The Critic's task for draft `d`: the rule answer is `rule_critique`; an LLM sees the measurements and
+    the round."""
     return AgentTask(
         role="critic",
-        inputs={"measurements": m.model_dump(mode="json"), "round": round_},
+        inputs={"measurements": d.measured.model_dump(mode="json"), "round": d.round},
         schema=Critique,
-        rule=lambda: rule_critique(round_, m, visual, audio, effect, takes),
-        round=round_,
+        rule=lambda: rule_critique(d),
+        round=d.round,
     )
 
 
 def route(critique: Critique) -> AgentName | None:
-    """The earliest agent with a major finding, or None when the draft is accepted."""
-    at_fault = {f.agent for f in critique.findings if f.severity in ("major", "critical")}
+    """The earliest agent with a blocking finding, or None when the draft is accepted."""
+    at_fault = {f.agent for f in critique.findings if f.severity in BLOCKING}
     return next((a for a in AGENT_ORDER if a in at_fault), None)
+
+
+def feedback_for(critique: Critique | None, beats: Sequence[float], agent: AgentName) -> Feedback:
+    """What ``agent`` re-plans on after ``critique``: its blocking findings (the Audio agent also gets the
+    storyboard's speech overruns, which it condenses), the measured speech and the delivered beats."""
+    if critique is None:
+        return Feedback()
+    mine = [
+        f for f in critique.findings
+        if f.severity in BLOCKING and (f.agent == agent or (agent == "audio" and f.check == "speech_overrun"))
+    ]  # fmt: skip
+    speech = {
+        k.split(":", 1)[1]: float(v)
+        for k, v in critique.measurements.items()
+        if k.startswith("speech_s:") and isinstance(v, int | float)
+    }
+    return Feedback(findings=mine, speech_seconds=speech, beats=list(beats))
+
+
+def best_round(critiques: Sequence[Critique]) -> int:
+    """The round to deliver: fewest weighted findings; on a tie the later round (it saw more feedback)."""
+    return min(critiques, key=lambda c: (c.penalty(), -c.round)).round
 
 
 def colour_share(frame: np.ndarray, hex_colour: str, tolerance: float = 40.0) -> float:

@@ -1,25 +1,40 @@
 """Effect Agent: subtitle cues timed from the measured speech, subtitle style, transitions, overlays
-and the CTA end card."""
+and the CTA end card.
+
+In a reflection round: ``subtitle_width`` shrinks the font by the measured overflow, ``subtitle_lines``
+gives each row more characters. The CTA card comes up with the last shot (whose length the storyboard
+decides), and at least END_CARD_SECONDS before the end."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
-from agents.models import EffectPlan, Finding, ShotInstructions, VisualPlan, VoiceTake
+from agents.models import EffectPlan, Feedback, ShotInstructions, VisualPlan, VoiceTake
 from agents.policy import AgentTask
+from tools.limits import END_CARD_SECONDS
 from tools.models import SubtitleCue, SubtitleStyle, TextOverlay
 from tools.subtitles import wrap_lines
+from tools.vocabulary import Transition
 
-CTA_CARD_SECONDS = 2.5
 HOLD = 0.2  # subtitles linger a moment after the voice so the last word can be read
 MIN_GAP = 0.05
 MIN_FONT_SIZE = 40  # below this a phone screen cannot be read at arm's length
 
 
-def _transitions(instructions: ShotInstructions, visual: VisualPlan) -> tuple[list[str], list[float]]:
+@dataclass
+class Joins:
+    """One transition per boundary between shots, with its length in seconds (0 for a cut)."""
+
+    names: list[Transition] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+
+def plan_transitions(instructions: ShotInstructions, visual: VisualPlan) -> Joins:
+    """The look's transitions in turn at every boundary, each at most a third of the shorter shot it
+    joins; one too short to read (< 0.12 s) becomes a cut."""
     kinds = instructions.transitions or ["cut"]
-    names: list[str] = []
-    seconds: list[float] = []
+    joins = Joins()
     segs = visual.segments
     for i in range(1, len(segs)):
         kind = kinds[(i - 1) % len(kinds)]
@@ -27,12 +42,12 @@ def _transitions(instructions: ShotInstructions, visual: VisualPlan) -> tuple[li
         # a transition longer than ~a third of a shot hides the shot; fall back to a hard cut
         d = min(instructions.transition_seconds, shortest / 3)
         if kind == "cut" or d < 0.12:
-            names.append("cut")
-            seconds.append(0.0)
+            joins.names.append("cut")
+            joins.seconds.append(0.0)
         else:
-            names.append(kind)
-            seconds.append(round(d, 3))
-    return names, seconds
+            joins.names.append(kind)
+            joins.seconds.append(round(d, 3))
+    return joins
 
 
 def fit_subtitles(style: SubtitleStyle, texts: list[str], too_wide: float = 1.0, extra_chars: int = 0) -> SubtitleStyle:
@@ -74,20 +89,23 @@ def rule_effect(
     visual: VisualPlan,
     line_texts: dict[str, str],
     takes: list[VoiceTake],
-    findings: list[Finding],
-    previous: EffectPlan | None,
+    previous: EffectPlan | None = None,
+    feedback: Feedback | None = None,
 ) -> EffectPlan:
+    """Cues from the measured speech, a subtitle style that fits every cue, transitions, on-screen titles
+    and the CTA end card; see the module doc for what a reflection round changes."""
+    feedback = feedback or Feedback()
     palette = instructions.palette
     style = previous.style.model_copy() if previous else SubtitleStyle(primary=palette.text, outline="#000000")
     texts = list(line_texts.values())
     too_wide, extra = 1.0, 0
-    for f in findings:
+    for f in feedback.findings:
         if f.check == "subtitle_width" and isinstance(f.measured, float):
             too_wide = max(too_wide, f.measured * 1.05)  # the measured overflow, with a little air
         elif f.check == "subtitle_lines":
             extra = max(extra, 4)  # word breaks left a third row: give each row a few more characters
     style = fit_subtitles(style, texts, too_wide, extra)
-    names, seconds = _transitions(instructions, visual)
+    joins = plan_transitions(instructions, visual)
     overlays: list[TextOverlay] = []
     size = int(84 * instructions.title_scale)
     for shot, seg in zip(instructions.shots, visual.segments, strict=True):
@@ -107,7 +125,7 @@ def rule_effect(
             )
         )
     last = visual.segments[-1]
-    cta_start = max(0.0, min(last.start, visual.duration - CTA_CARD_SECONDS))
+    cta_start = max(0.0, min(last.start, visual.duration - END_CARD_SECONDS))
     cta_text = instructions.cta.upper() if instructions.uppercase_titles else instructions.cta
     cta = TextOverlay(
         start=round(cta_start, 3),
@@ -123,8 +141,8 @@ def rule_effect(
     return EffectPlan(
         cues=_cues(takes, line_texts, visual.duration),
         style=style,
-        transitions=names,
-        transition_seconds=seconds,
+        transitions=joins.names,
+        transition_seconds=joins.seconds,
         overlays=overlays,
         cta=cta,
     )
@@ -135,10 +153,12 @@ def effect_task(
     visual: VisualPlan,
     line_texts: dict[str, str],
     takes: list[VoiceTake],
-    findings: list[Finding],
     previous: EffectPlan | None,
+    feedback: Feedback,
     round_: int,
 ) -> AgentTask[EffectPlan]:
+    """The Effect agent's task for round `round_`: the rule answer is `rule_effect`; an LLM sees the
+    instructions, the storyboard, the line texts, the placed voice takes and the findings routed to it."""
     return AgentTask(
         role="effect",
         inputs={
@@ -146,9 +166,9 @@ def effect_task(
             "visual": visual.model_dump(mode="json"),
             "lines": line_texts,
             "voice": [t.model_dump(mode="json") for t in takes],
-            "findings": [f.model_dump(mode="json") for f in findings],
+            "findings": [f.model_dump(mode="json") for f in feedback.findings],
         },
         schema=EffectPlan,
-        rule=lambda: rule_effect(instructions, visual, line_texts, takes, findings, previous),
+        rule=lambda: rule_effect(instructions, visual, line_texts, takes, previous, feedback),
         round=round_,
     )

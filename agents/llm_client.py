@@ -35,6 +35,8 @@ import openai
 from openai import AsyncOpenAI
 from pydantic import BaseModel, Field, ValidationError
 
+from tools.errors import RagvidError, describe_all, one_line
+
 ResponseFormat = Literal["auto", "json_schema", "json_object_schema", "json_object"]
 ServerKind = Literal["vllm", "llama.cpp", "llama-cpp-python", "unknown"]
 
@@ -46,18 +48,13 @@ _CHECK_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 # --------------------------------------------------------------------------------------------- errors
 
 
-def _one_line(text: str, limit: int = 300) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-class LLMError(RuntimeError):
+class LLMError(RagvidError):
     """Any failure of the LLM endpoint; `str()` is one line naming the URL and the model."""
 
     def __init__(self, message: str, *, url: str = "", model: str = "") -> None:
         self.url = url
         self.model = model
-        super().__init__(_one_line(message))
+        super().__init__(message)
 
 
 class LLMUnavailable(LLMError):
@@ -66,7 +63,6 @@ class LLMUnavailable(LLMError):
 
 class LLMModelMissing(LLMError):
     """The server answers but does not serve the model (see `GET /v1/models`)."""
-
 
 
 class LLMContextFull(LLMError):
@@ -78,7 +74,9 @@ class LLMTimeout(LLMError):
 
 
 class LLMSchemaError(LLMError):
-    """No attempt produced a JSON object at all; carries the last validation error."""
+    """The model's answers do not meet the schema: no attempt held a JSON object at all (`complete`), or,
+    where the caller demands valid answers (`LLMPolicy(require_valid=True)`), the last one still broke it.
+    Carries the last validation error."""
 
     def __init__(self, message: str, *, url: str = "", model: str = "", last_error: str = "") -> None:
         self.last_error = last_error
@@ -89,6 +87,9 @@ class LLMSchemaError(LLMError):
 
 
 class LLMUsage(BaseModel):
+    """Token counts of one call or, added up with ``+``, of several; ``cached_prompt_tokens`` stays None while
+    no server reported it."""
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
     # prompt tokens served from the server's prefix cache (vLLM: usage.prompt_tokens_details.cached_tokens)
@@ -108,6 +109,10 @@ class LLMUsage(BaseModel):
 
 
 class LLMReply(BaseModel):
+    """What `StructuredClient.complete` returns: the last answer's text, the JSON object of the latest answer
+    that held one (valid or not), whether it validated, why each failed attempt failed, token usage per
+    attempt and in total, and the call's wall time in seconds."""
+
     raw: str = Field(description="the last answer's text")
     data: dict[str, Any] | None = Field(
         default=None, description="the JSON object of the latest answer that held one, valid or not"
@@ -157,18 +162,6 @@ def parse_json_object(text: str) -> dict[str, Any] | None:
     return None
 
 
-def short_validation_error(error: ValidationError, limit: int = 6) -> str:
-    """A compact, model-readable summary: `field.path: message` for the first few errors."""
-    parts = []
-    for item in error.errors()[:limit]:
-        loc = ".".join(str(p) for p in item.get("loc", ())) or "(root)"
-        parts.append(f"{loc}: {item.get('msg', 'invalid')}")
-    more = error.error_count() - limit
-    if more > 0:
-        parts.append(f"(+{more} more)")
-    return _one_line("; ".join(parts), 600)
-
-
 def _usage_of(response: Any) -> LLMUsage:
     usage = getattr(response, "usage", None)
     if usage is None:
@@ -197,7 +190,15 @@ def _repair_prompt(error: str) -> str:
 
 
 class StructuredClient:
-    """Structured (JSON-schema) chat completions against one OpenAI-compatible endpoint and model."""
+    """Structured (JSON-schema) chat completions against one OpenAI-compatible endpoint and model.
+
+    Args:
+        base_url: the endpoint, ending in ``/v1``.
+        model: the served model's id; "" takes the endpoint's first (see `check`).
+        timeout: seconds per request (a completion, the model listing, a tokenize call).
+        max_repairs: extra attempts with the validation error after an answer that does not validate.
+        response_format: how JSON is asked for (module doc).
+    """
 
     def __init__(
         self,
@@ -234,6 +235,7 @@ class StructuredClient:
     # ------------------------------------------------------------------ lifecycle
 
     async def aclose(self) -> None:
+        """Close the client's HTTP connections (leaving ``async with`` does it too)."""
         await self._openai.close()
 
     async def __aenter__(self) -> StructuredClient:
@@ -254,6 +256,8 @@ class StructuredClient:
 
     @property
     def server_kind(self) -> ServerKind:
+        """What `check` found serving, from ``owned_by`` in ``/v1/models``: "vllm", "llama.cpp",
+        "llama-cpp-python", or "unknown" before `check` and for any other server."""
         return self._kind
 
     def _where(self) -> str:
@@ -261,6 +265,34 @@ class StructuredClient:
 
     def _err(self, cls: type[LLMError], what: str) -> LLMError:
         return cls(f"{what} at {self._where()}", url=self.base_url, model=self.model)
+
+    def _status_error(self, status: int, body: str, what: str) -> LLMError:
+        """An HTTP error status of the endpoint as the `LLMError` that says what it means."""
+        body = one_line(body, 240)
+        if status == 400 and re.search(r"context (length|window)|too many tokens", body, re.I):
+            sizes = re.findall(r"(\d+) tokens", body)
+            detail = f" ({sizes[1]} tokens asked of {sizes[0]})" if len(sizes) >= 2 else ""
+            return self._err(LLMContextFull, f"the conversation exceeds the model's context{detail}")
+        if status == 404:
+            return self._err(LLMModelMissing, f"model not found (HTTP 404: {body})")
+        if status in (401, 403):
+            return self._err(LLMError, f"LLM endpoint refused the API key (HTTP {status})")
+        return self._err(LLMError, f"{what} failed (HTTP {status}: {body})")
+
+    def _map_error(self, e: BaseException, what: str) -> LLMError:
+        """The one mapping of HTTP/SDK exceptions (httpx, openai, asyncio) onto `LLMError`s, after
+        pydantic-ai's `_map_api_errors`."""
+        if isinstance(e, httpx.ConnectTimeout):
+            return self._err(LLMUnavailable, "LLM endpoint unreachable (connect timeout)")
+        if isinstance(e, TimeoutError | openai.APITimeoutError | httpx.TimeoutException):
+            return self._err(LLMTimeout, f"{what}: no answer within {self.timeout:g} s")
+        if isinstance(e, openai.APIConnectionError):
+            return self._err(LLMUnavailable, f"LLM endpoint unreachable ({e.__cause__ or e})")
+        if isinstance(e, httpx.HTTPError):
+            return self._err(LLMUnavailable, f"LLM endpoint unreachable ({type(e).__name__}: {e})")
+        if isinstance(e, openai.APIStatusError):
+            return self._status_error(e.status_code, str(getattr(e, "body", None) or e.message), what)
+        return self._err(LLMError, f"{what} failed ({type(e).__name__}: {e})")
 
     # ------------------------------------------------------------------ check
 
@@ -273,18 +305,12 @@ class StructuredClient:
         try:
             async with httpx.AsyncClient(timeout=_CHECK_TIMEOUT) as http:
                 response = await http.get(url, headers=headers)
-        except httpx.TimeoutException as e:
-            if isinstance(e, httpx.ConnectTimeout):
-                raise self._err(LLMUnavailable, "LLM endpoint unreachable (connect timeout)") from None
-            raise self._err(LLMTimeout, "LLM endpoint did not list its models within 10 s") from None
         except httpx.HTTPError as e:
-            raise self._err(LLMUnavailable, f"LLM endpoint unreachable ({type(e).__name__}: {e})") from None
+            raise self._map_error(e, "GET /v1/models") from None
         if response.status_code == 404:
             raise self._err(LLMError, "no OpenAI-compatible API (GET /v1/models: 404)")
-        if response.status_code in (401, 403):
-            raise self._err(LLMError, f"LLM endpoint refused the API key (HTTP {response.status_code})")
         if response.status_code >= 400:
-            raise self._err(LLMError, f"GET /v1/models failed (HTTP {response.status_code}: {response.text[:200]})")
+            raise self._status_error(response.status_code, response.text, "GET /v1/models")
         try:
             entries = response.json().get("data", [])
             ids = [str(e.get("id")) for e in entries]
@@ -338,29 +364,17 @@ class StructuredClient:
                         temperature=self.temperature,
                         extra_body=self.extra_body or None,
                     )
-            except (TimeoutError, openai.APITimeoutError):
-                raise self._err(LLMTimeout, f"no answer within {self.timeout:g} s") from None
-            except openai.APIConnectionError as e:
-                raise self._err(LLMUnavailable, f"LLM endpoint unreachable ({e.__cause__ or e})") from None
             except openai.APIStatusError as e:
-                body = _one_line(str(getattr(e, "body", None) or e.message), 240)
                 # a server that does not know json_schema says so naming both; llama-cpp-python answers
                 # that with HTTP 500 (its request validation error), others with 400/422
+                body = str(getattr(e, "body", None) or e.message)
                 rejects_schema = "json_schema" in body and "response_format" in body
                 if self.response_format == "auto" and self._mode == "json_schema" and rejects_schema:
                     self._mode = "json_object_schema"  # for the rest of this client's life
                     continue
-                if e.status_code == 400 and re.search(r"context (length|window)|too many tokens", body, re.I):
-                    sizes = re.findall(r"(\d+) tokens", body)
-                    detail = f" ({sizes[1]} tokens asked of {sizes[0]})" if len(sizes) >= 2 else ""
-                    raise self._err(LLMContextFull, f"the conversation exceeds the model's context{detail}") from None
-                if e.status_code == 404:
-                    raise self._err(LLMModelMissing, f"model not found (HTTP 404: {body})") from None
-                if e.status_code in (401, 403):
-                    raise self._err(LLMError, f"LLM endpoint refused the API key (HTTP {e.status_code})") from None
-                raise self._err(LLMError, f"LLM request failed (HTTP {e.status_code}: {body})") from None
-            except openai.OpenAIError as e:
-                raise self._err(LLMError, f"LLM request failed ({type(e).__name__}: {e})") from None
+                raise self._map_error(e, "LLM request") from None
+            except (TimeoutError, openai.OpenAIError) as e:
+                raise self._map_error(e, "LLM request") from None
 
     async def complete(
         self,
@@ -400,7 +414,7 @@ class StructuredClient:
                 try:
                     schema.model_validate(data)
                 except ValidationError as e:
-                    error = short_validation_error(e)
+                    error = describe_all(e)
                 else:
                     reply.valid = True
                     break
@@ -433,10 +447,8 @@ class StructuredClient:
                 response = await http.post(
                     f"{self.server_root}{path}", json=payload, headers={"Authorization": f"Bearer {self.api_key}"}
                 )
-        except httpx.TimeoutException:
-            raise self._err(LLMTimeout, f"POST {path} did not answer within {self.timeout:g} s") from None
         except httpx.HTTPError as e:
-            raise self._err(LLMUnavailable, f"LLM endpoint unreachable ({type(e).__name__}: {e})") from None
+            raise self._map_error(e, f"POST {path}") from None
         if response.status_code >= 400:
             return None
         try:

@@ -20,8 +20,9 @@ from agents.llm_client import LLMContextFull, LLMError, LLMSchemaError, Structur
 from agents.llm_specs import MAX_LENGTH_RATIO, spec_for
 from agents.merge import Merged, merge
 from agents.models import Source
-from agents.policy import AgentTask, Decision, T
+from agents.policy import AgentTask, Decision, LLMCall, T
 from agents.response_schema import response_schema
+from tools.errors import describe
 
 log = logging.getLogger("ragvid.llm")
 
@@ -29,6 +30,9 @@ MAX_TOKENS: dict[str, int] = {"instruction": 1800, "visual": 1200, "audio": 900,
 
 
 class LLMPolicy:
+    """Decides through a model behind `StructuredClient`, keeping per field what validates and passes the
+    role's checks (`agents.llm_specs`), the rule everywhere else."""
+
     name = "llm"
 
     def __init__(self, client: StructuredClient, *, strict: bool = False, require_valid: bool = False) -> None:
@@ -42,10 +46,14 @@ class LLMPolicy:
         self.down: str | None = None  # why the endpoint stopped answering, once it has
 
     async def decide(self, task: AgentTask[T]) -> Decision[T]:
+        """Ask the model for `task` and keep, leaf by leaf, what validates and passes the role's checks (`merge`);
+        the rest, and the whole answer when the call fails or the endpoint went down earlier in the run, is the
+        rule's. Raises the call's LLMError when `strict` (never LLMContextFull), and LLMSchemaError when
+        `require_valid` and the answer is still invalid after the repairs."""
         rule = task.rule()
         if self.down is not None:
             return self._all_rule(task, rule, [f"no LLM call: earlier in this run, {self.down}"])
-        spec = spec_for(task.role, task.anchor)
+        spec = spec_for(task.role, task.anchor, task.capabilities)
         narrowed = response_schema(task.schema, rule, spec, MAX_LENGTH_RATIO)
         try:
             reply = await self.client.complete(
@@ -64,17 +72,17 @@ class LLMPolicy:
                 self.down = str(e)
             log.warning("%s: LLM call failed, the rule policy decides: %s", task.role, e)
             return self._all_rule(task, rule, [f"LLM call failed: {e}"])
-        usage: dict[str, Any] = {
-            "prompt_tokens": reply.first_usage.prompt_tokens,
-            "completion_tokens": reply.first_usage.completion_tokens,
-            "cached_prompt_tokens": reply.first_usage.cached_prompt_tokens,
+        usage = LLMCall(
+            prompt_tokens=reply.first_usage.prompt_tokens,
+            completion_tokens=reply.first_usage.completion_tokens,
+            cached_prompt_tokens=reply.first_usage.cached_prompt_tokens,
             # the answer kept in the conversation is the last attempt's
-            "answer_tokens": reply.last_usage.completion_tokens,
-            "attempts": reply.attempts,
-            "seconds": round(reply.seconds, 3),
-            "valid": reply.valid,
-            "errors": reply.errors[-3:],
-        }
+            answer_tokens=reply.last_usage.completion_tokens,
+            attempts=reply.attempts,
+            seconds=round(reply.seconds, 3),
+            valid=reply.valid,
+            errors=reply.errors[-3:],
+        )
         if not reply.valid and self.require_valid:
             last = reply.errors[-1] if reply.errors else "invalid"
             raise LLMSchemaError(
@@ -100,8 +108,8 @@ class LLMPolicy:
             output = task.schema.model_validate(merged.data)
         except ValidationError as e:
             # fields valid one by one can still break a rule of the whole (e.g. a cue after the end)
-            return self._all_rule(task, rule, [f"merged answer invalid: {e.errors()[0]['msg']}"], usage, reply.raw)
-        notes = [f"fallback to rule: {n}" for n in merged.notes]
+            return self._all_rule(task, rule, [f"merged answer invalid: {describe(e.errors()[0])}"], usage, reply.raw)
+        notes = [*task.notes, *(f"fallback to rule: {n}" for n in merged.notes)]
         for note in notes:
             log.info("%s: %s", task.role, note)
         return Decision(
@@ -115,14 +123,14 @@ class LLMPolicy:
         )
 
     def _all_rule(
-        self, task: AgentTask[T], rule: T, notes: list[str], usage: dict[str, Any] | None = None, raw: str | None = None
+        self, task: AgentTask[T], rule: T, notes: list[str], usage: LLMCall | None = None, raw: str | None = None
     ) -> Decision[T]:
         for note in notes:
             log.warning("%s: %s", task.role, note)
         return Decision(
             output=rule,
             sources={k: Source.rule for k in task.schema.model_fields},
-            notes=notes,
+            notes=[*task.notes, *notes],
             policy=self.name,
             usage=usage,
             raw=raw,

@@ -15,11 +15,11 @@ from typing import Any
 
 from agents.merge import Check, RoleSpec
 from agents.models import Role
+from tools.protocols import Capabilities
 
 MIN_TO_PRODUCT = 0.35  # the issue's coherence bar for every line and on-screen text
 MIN_TO_RULE = 0.6  # an LLM line must still say what the rule's line said (e.g. its selling point)
 MAX_LENGTH_RATIO = 1.3
-HEX = re.compile(r"^#[0-9A-Fa-f]{6}$")
 
 LOCKED: dict[Role, tuple[str, ...]] = {
     "instruction": (
@@ -29,9 +29,10 @@ LOCKED: dict[Role, tuple[str, ...]] = {
         "language", "target_duration", "transitions", "transition_seconds", "title_scale", "uppercase_titles",
     ),
     "visual": ("segments[*].shot_id", "segments[*].start", "segments[*].end", "segments[*].layout",
-               "segments[*].image", "boundaries", "bpm", "duration"),
+               "segments[*].image", "segments[*].variant", "boundaries", "bpm", "beat_offset", "duration",
+               "end_card_seconds"),
     "audio": ("lines[*].line_id", "lines[*].shot_id", "lines[*].lead_in", "voice", "bgm.bpm", "bgm.duration",
-              "bgm.beat_offset", "bgm.accent_times", "bgm.seed", "bgm.key", "ducking"),
+              "bgm.beat_offset", "bgm.accent_times", "bgm.seed", "bgm.key", "ducking", "target_lufs"),
     "effect": ("cues", "transition_seconds", "overlays[*].start", "overlays[*].end", "overlays[*].role",
                "overlays[*].position", "overlays[*].full_frame", "overlays[*].text", "cta.text", "cta.start",
                "cta.end", "cta.role", "cta.position", "cta.full_frame", "cta.box_color", "style.max_chars_per_line",
@@ -62,27 +63,22 @@ def _text(value: Any, rule: Any, anchor: str) -> str | None:
     return None
 
 
-def _check(role: Role, anchor: str) -> Check:
-    from tools.composer import XFADE_TRANSITIONS
-    from tools.music import MOODS
-
+def _check(anchor: str, caps: Capabilities | None) -> Check:
     def check(path: str, value: Any, rule: Any) -> str | None:
         if TEXT_FIELDS.match(path):
             return _text(value, rule, anchor)
-        if path.endswith("music_mood") or path == "bgm.mood":
-            return None if value in MOODS else f"unknown mood {value!r}"
-        if re.match(r"^transitions\[\d+\]$", path) or path == "transitions":
+        if caps is not None and (path.endswith("music_mood") or path == "bgm.mood") and value not in caps.moods:
+            return f"mood {value!r} is not one the music tool '{caps.music}' composes"
+        if re.match(r"^transitions(\[\d+\])?$", path):
             names = value if isinstance(value, list) else [value]
-            bad = [n for n in names if n != "cut" and n not in XFADE_TRANSITIONS]
             if isinstance(value, list) and isinstance(rule, list) and len(value) != len(rule):
                 return f"expected {len(rule)} transitions, got {len(value)}"
-            return f"unknown transitions {bad}" if bad else None
+            bad = [n for n in names if caps is not None and n not in caps.transitions]
+            return f"transitions {bad} are not supported by composer '{caps.composer}'" if bad and caps else None
         if path.endswith(".rate"):
             return None if 0.85 <= float(value) <= 1.2 else f"rate {value} outside 0.85–1.2"
         if path == "style.font_size":
             return None if 40 <= int(value) <= 96 else f"font size {value} outside 40–96"
-        if path.endswith("color") or path in ("style.primary", "style.outline"):
-            return None if value is None or HEX.match(str(value)) else f"not a #RRGGBB colour: {value!r}"
         if path.endswith(".message"):
             return None if isinstance(value, str) and 0 < len(value) <= 200 else "message empty or too long"
         return None
@@ -90,20 +86,23 @@ def _check(role: Role, anchor: str) -> Check:
     return check
 
 
-def _choices() -> dict[str, list[Any]]:
-    from tools.music import MOODS
-
+def _choices(caps: Capabilities | None) -> dict[str, list[Any]]:
     rates = [0.9, 0.95, 1.0, 1.05, 1.1]
     sizes = list(range(40, 97, 4))
-    return {
-        "music_mood": list(MOODS),
-        "bgm.mood": list(MOODS),
+    choices: dict[str, list[Any]] = {
         "lines[*].rate": rates,
         "style.font_size": sizes,
         "overlays[*].font_size": sizes,
         "cta.font_size": sizes,
     }
+    if caps is not None:
+        moods, cameras, transitions = sorted(caps.moods), sorted(caps.camera_motions), sorted(caps.transitions)
+        choices |= {"music_mood": moods, "bgm.mood": moods, "shots[*].camera": cameras,
+                    "segments[*].camera": cameras, "transitions[*]": transitions}  # fmt: skip
+    return choices
 
 
-def spec_for(role: Role, anchor: str) -> RoleSpec:
-    return RoleSpec(locked=LOCKED[role], check=_check(role, anchor), choices=_choices())
+def spec_for(role: Role, anchor: str, caps: Capabilities | None = None) -> RoleSpec:
+    """What the LLM may decide for ``role``: the locked fields, the checks (text stays on the product and
+    keeps the planned meaning; choices within what the active tools support) and the enumerated choices."""
+    return RoleSpec(locked=LOCKED[role], check=_check(anchor, caps), choices=_choices(caps))

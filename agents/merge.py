@@ -12,11 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from agents.models import Source
+from tools.errors import describe
 
 Check = Callable[[str, Any, Any], str | None]  # (path, llm value, rule value) -> why it is rejected
 
@@ -42,14 +43,19 @@ class RoleSpec:
         self._choices = [(_pattern(p, exact=True), v) for p, v in self.choices.items()]
 
     def is_locked(self, path: str) -> bool:
+        """Whether the leaf at `path` (e.g. ``shots[2].weight``) is locked, i.e. always the rule's."""
         return any(p.match(path) for p in self._compiled)
 
     def choices_for(self, path: str) -> list[Any] | None:
+        """The values the free field at `path` may take; None where its type alone bounds it."""
         return next((values for pattern, values in self._choices if pattern.match(path)), None)
 
 
 @dataclass
 class Merged:
+    """A merged answer: ``data`` as JSON (each leaf valid, the whole not yet validated), the `Source` of each
+    leaf path, and a note per leaf that fell back to the rule saying why."""
+
     data: dict[str, Any]
     sources: dict[str, Source] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -58,12 +64,9 @@ class Merged:
 _MISSING = object()
 
 
-def _short(e: ValidationError) -> str:
-    first = e.errors()[0]
-    return f"{first['msg']} (got {str(first.get('input'))[:60]!r})"
-
-
 def merge(rule: BaseModel, llm: Any, spec: RoleSpec) -> Merged:
+    """The rule's answer `rule` with every free leaf of `llm` (the parsed JSON answer) that validates and
+    passes ``spec.check``; locked, missing and rejected leaves are the rule's (see the module doc)."""
     out = Merged(data={})
     out.data = _model(rule, llm, "", spec, out)
     return out
@@ -74,7 +77,9 @@ def _model(rule: BaseModel, llm: Any, path: str, spec: RoleSpec, out: Merged) ->
     for name, info in type(rule).model_fields.items():
         p = f"{path}.{name}" if path else name
         lv = llm.get(name, _MISSING) if isinstance(llm, dict) else _MISSING
-        result[name] = _value(info.annotation, getattr(rule, name), lv, p, spec, out)
+        # the field's constraints (a pattern, a bound) live in its metadata, not its bare annotation
+        annotation = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+        result[name] = _value(annotation, getattr(rule, name), lv, p, spec, out)
     return result
 
 
@@ -104,7 +109,7 @@ def _value(annotation: Any, rv: Any, lv: Any, path: str, spec: RoleSpec, out: Me
     try:
         value = TypeAdapter(annotation).validate_python(lv)
     except ValidationError as e:
-        return _rule(rv, path, out, _short(e))
+        return _rule(rv, path, out, describe(e.errors()[0]))
     # the rule's own value needs no check (some rule texts, e.g. a bare selling point, sit below the bars)
     why = spec.check(path, value, rv) if spec.check and value != rv else None
     if why:

@@ -62,14 +62,17 @@ def _narrow(schema: dict[str, Any], value: Any, path: str, spec: RoleSpec, text_
     if isinstance(items, dict) and isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
         prefix = [_narrow(items, v, f"{path}[{i}]", spec, text_cap) for i, v in enumerate(value)]
         return {"type": "array", "prefixItems": prefix, "minItems": len(prefix), "maxItems": len(prefix)}
+    item_choices = spec.choices_for(f"{path}[0]")
+    if isinstance(value, list) and item_choices is not None:
+        return {"type": "array", "items": {"enum": item_choices}, "minItems": len(value), "maxItems": len(value)}
     if isinstance(value, str):
         return _capped_text(schema, int(text_cap * len(value)) + 20)
     return schema
 
 
 def _capped_text(schema: dict[str, Any], cap: int) -> dict[str, Any]:
-    """A free text (or optional text) as a bounded run of plain characters. Without the bound a small
-    model loops in one string until max_tokens; without excluding escapes it fills it with `\\uXXXX`."""
+    r"""A free text (or optional text) as a bounded run of plain characters. Without the bound a small
+    model loops in one string until max_tokens; without excluding escapes it fills it with `\uXXXX`."""
     if schema.get("type") == "string" and "enum" not in schema and "const" not in schema:
         return {"type": "string", "pattern": PLAIN_TEXT.format(cap=cap)}
     if "anyOf" in schema:

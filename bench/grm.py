@@ -64,6 +64,7 @@ from rag_recsys.grm.pipeline import (  # noqa: E402
 )
 from rag_recsys.grm.trainer import BEST  # noqa: E402
 from rag_recsys.grm.trie import content_trie  # noqa: E402
+from ragvid.settings import Settings  # noqa: E402
 
 DEFAULT_CHECKPOINTS = ROOT / "bench" / ".checkpoints"
 # TIGER (Rajput et al. 2023) on Amazon Beauty, as published
@@ -132,7 +133,7 @@ def _log(msg: str) -> None:
 def _dataset(run: Run, checkpoints: Path, cache: dict[tuple[str, str | None], Dataset]) -> Dataset:
     key = (run.dataset, run.index)
     if key not in cache:
-        folder = dataset_dir(run.dataset)
+        folder = dataset_dir(run.dataset, Settings().data)
         if run.index is not None:
             cache[key] = load_dataset(folder, folder / run.index)
         else:

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the MoviePy baseline (bench/moviepy_composer.py) is not part of the package
 DEFAULT_SID = ROOT / "examples" / "sids" / "coffee.json"
 TARGET_TOTAL_S = 120.0
 TARGET_SPEEDUP = 3.0
@@ -160,12 +161,12 @@ async def _compose(composer: Any, timeline: Any, settings: Any, out: Path) -> Ou
 def encode_floor(src: Path, settings: Any, out: Path) -> tuple[float, float]:
     """Wall and CPU seconds to decode `src` and re-encode its picture with the same x264 settings: the
     part of the work both composers share, which no composer can go below."""
-    from tools.ffmpeg import run_ffmpeg
+    from tools.ffmpeg import shipped
 
     args = ["-i", str(src), "-an", "-c:v", "libx264", "-preset", settings.x264_preset, "-crf", str(settings.crf)]
     args += ["-pix_fmt", "yuv420p", "-threads", str(settings.threads), "-f", "mp4", str(out)]
     c0, t0 = cpu_seconds(), time.perf_counter()
-    run_ffmpeg(args, what="timing the encode floor")
+    shipped().run(args, what="timing the encode floor")
     return time.perf_counter() - t0, cpu_seconds() - c0
 
 
@@ -179,7 +180,7 @@ class Check:
 def fairness_checks(ff: Output, mp: Output, timeline: Any, settings: Any) -> list[Check]:
     import moviepy.config
 
-    from tools.ffmpeg import ffmpeg_exe
+    from tools.ffmpeg import shipped
 
     checks: list[Check] = []
     f, m = ff.info, mp.info
@@ -221,7 +222,7 @@ def fairness_checks(ff: Output, mp: Output, timeline: Any, settings: Any) -> lis
         )
     )
     mp_bin = str(getattr(moviepy.config, "FFMPEG_BINARY", "?"))
-    checks.append(Check("ffmpeg binary", os.path.realpath(mp_bin) == os.path.realpath(ffmpeg_exe()), mp_bin))
+    checks.append(Check("ffmpeg binary", os.path.realpath(mp_bin) == os.path.realpath(shipped().exe), mp_bin))
     lufs_ok = all(x is not None and abs(x - timeline.target_lufs) <= LUFS_SLACK for x in (ff.lufs, mp.lufs))
     checks.append(
         Check("loudness", lufs_ok, f"ffmpeg {ff.lufs} / moviepy {mp.lufs} LUFS (target {timeline.target_lufs})")
@@ -230,7 +231,7 @@ def fairness_checks(ff: Output, mp: Output, timeline: Any, settings: Any) -> lis
 
 
 BASELINE_NOTES = [
-    "MoviePy baseline = tools.composer.MoviepyComposer: VideoFileClip per shot, CrossFadeIn on the"
+    "MoviePy baseline = bench/moviepy_composer.py MoviepyComposer: VideoFileClip per shot, CrossFadeIn on the"
     " layered CompositeVideoClip, TextClip/ColorClip layers for the ASS cues and cards, CompositeAudioClip,"
     " write_videofile with the same preset/CRF/fps/threads through the same ffmpeg binary.",
     "It does less audio work than ours (a volume envelope instead of a sidechain compressor, one"
@@ -324,7 +325,8 @@ def _load() -> float:
 
 
 def bench(sid: Path, work: Path, *, in_process: bool, warm: bool, repeat: int) -> tuple[dict[str, Any], list[Check]]:
-    from tools.composer import FfmpegComposer, MoviepyComposer
+    from bench.moviepy_composer import MoviepyComposer
+    from tools.composer import FfmpegComposer
     from tools.models import RenderSettings, Timeline
 
     home = work / "home"

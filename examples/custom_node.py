@@ -12,39 +12,30 @@ import asyncio
 from pathlib import Path
 from typing import Any, cast
 
-from agents.brief import Brief
-from agents.models import AudioPlan, EffectPlan
-from graphs.context import default_context
-from graphs.state import GenerateRequest, VGAState, require
+from graphs.state import AUDIO, EFFECT, EVENTS, FINAL, GenerateRequest, ProgressEvent, VGAState
 from graphs.vga import build_vga_graph
-from rag_recsys.sidfile import load_sid_file
+from ragvid.settings import Settings
 
 BLOCKLIST = ("guaranteed", "miracle", "cure", "risk-free")
 
 
 async def brand_safety(state: VGAState) -> dict[str, Any]:
-    audio = require(state, "audio", AudioPlan)
-    effect = require(state, "effect", EffectPlan)
+    """A node: reads the latest plans (typed, validated), returns entries to append."""
+    audio = AUDIO.require(state).output
+    effect = EFFECT.require(state).output
     texts = [ln.text for ln in audio.lines] + [o.text for o in effect.overlays] + [effect.cta.text]
     flagged = [t for t in texts if any(word in t.lower() for word in BLOCKLIST)]
-    verdict = {
-        "node": "brand_safety",
-        "message": "flagged" if flagged else "clean",
-        "flagged": flagged,
-        "checked": len(texts),
-    }
-    return {"events": [verdict]}
+    verdict = ProgressEvent(node="brand_safety", message="flagged" if flagged else "clean", flagged=flagged,
+                            checked=len(texts))  # fmt: skip
+    return EVENTS.update(verdict)
 
 
-async def run(sid_file: Path, out: Path) -> VGAState:
+async def run(sid_file: Path, out: Path, settings: Settings | None = None) -> VGAState:
     """Build the VGA graph with `brand_safety` before the draft render, run it, return the final state."""
-    ctx = default_context()
+    ctx = (settings or Settings()).run_context()  # offline tools, rule policy, RAGVID_* settings
     graph = build_vga_graph(before_draft=[("brand_safety", brand_safety)]).compile()
-    brief = Brief.from_loaded(load_sid_file(sid_file, ctx.tokenizer), aspect="9:16", duration=None)
-    request = GenerateRequest(sid_file=str(sid_file.resolve()), out=str(out.resolve()), run_id="custom")
-    state = await graph.ainvoke(
-        {"request": request.model_dump(), "brief": [brief.model_dump(mode="json")]}, context=ctx
-    )
+    request = GenerateRequest(sid_file=str(sid_file.resolve()), out=str(out.resolve()))
+    state = await graph.ainvoke({"request": request.model_dump(mode="json")}, context=ctx)
     return cast(VGAState, state)
 
 
@@ -54,11 +45,10 @@ async def main() -> None:
     parser.add_argument("-o", "--out", type=Path, default=Path("custom.mp4"))
     args = parser.parse_args()
     state = await run(args.sid_file, args.out)
-    safety = [e for e in state["events"] if e.get("node") == "brand_safety"]
-    print(
-        f"wrote {state['final'][-1]['path']}; brand safety: {safety[-1]['message']} "
-        f"({safety[-1]['checked']} texts checked, {len(safety)} rounds)"
-    )
+    safety = [e for e in EVENTS.all(state) if e.node == "brand_safety"]
+    verdict = safety[-1].model_dump()
+    print(f"wrote {FINAL.require(state).path}; brand safety: {verdict['message']} "
+          f"({verdict['checked']} texts checked, {len(safety)} rounds)")  # fmt: skip
 
 
 if __name__ == "__main__":

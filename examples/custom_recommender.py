@@ -16,9 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import cast
 
-from graphs.context import default_context
-from graphs.rag import RagState, build_rag_graph
-from graphs.state import GenerateRequest
+from graphs.rag import RECOMMENDATIONS, RagState, build_rag_graph
+from graphs.state import FINAL, GenerateRequest
 from rag_recsys.recommender import (
     ResolvedItem,
     ScoredDSID,
@@ -29,6 +28,7 @@ from rag_recsys.recommender import (
 )
 from rag_recsys.sidfile import LoadedSid, load_sid_file
 from rag_recsys.tokenizer import DSIDTokenizer
+from ragvid.settings import Settings
 
 CATALOGUE = sorted((Path(__file__).parent / "sids").glob("*.json"))
 
@@ -66,17 +66,16 @@ class SimilarProductsRecommender:
         return out
 
 
-async def run(user_file: Path, out: Path, duration: float | None = None) -> RagState:
+async def run(user_file: Path, out: Path, duration: float | None = None, settings: Settings | None = None) -> RagState:
     """Recommend for the user in ``user_file`` and generate the top D-SID's video; the final state holds
     the ranking (``recommendations``) and the render (``final``)."""
-    ctx = default_context()
+    ctx = (settings or Settings()).run_context()
     recommender = SimilarProductsRecommender(CATALOGUE, ctx.tokenizer)
     graph = build_rag_graph(recommender, k=3).compile()
-    request = GenerateRequest(sid_file="", out=str(out.resolve()), duration=duration, run_id="custom-rag",
-                              graph="rag")
+    request = GenerateRequest(out=str(out.resolve()), duration=duration, graph="rag")
     user = load_user_file(user_file)
-    state = await graph.ainvoke({"request": request.model_dump(), "user": user.model_dump(mode="json")},
-                                context=ctx)
+    state = await graph.ainvoke({"request": request.model_dump(mode="json"), "user": user.model_dump(mode="json")},
+                                context=ctx)  # fmt: skip
     return cast(RagState, state)
 
 
@@ -87,10 +86,10 @@ async def main() -> None:
     parser.add_argument("--duration", type=float, default=None)
     args = parser.parse_args()
     state = await run(args.user_file, args.out, args.duration)
-    picked = state["recommendations"][-1]
-    for rank, rec in enumerate(picked["ranked"], 1):
-        print(f"{rank}. {rec['item']:<10} {rec['score']:.3f}  {rec['content']}+{rec['creative']}")
-    print(f"wrote {state['final'][-1]['path']} from #{picked['chosen'] + 1}")
+    picked = RECOMMENDATIONS.require(state)
+    for rank, rec in enumerate(picked.ranked, 1):
+        print(f"{rank}. {rec.item:<10} {rec.score:.3f}  {rec.content}+{rec.creative}")
+    print(f"wrote {FINAL.require(state).path} from #{picked.chosen + 1}")
 
 
 if __name__ == "__main__":

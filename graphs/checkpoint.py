@@ -12,6 +12,8 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 @asynccontextmanager
 async def sqlite_checkpointer(home: Path) -> AsyncIterator[AsyncSqliteSaver]:
+    """An `AsyncSqliteSaver` on ``home/checkpoints.sqlite`` (`home` created if missing), closed on exit; each
+    run is a thread keyed by its run id."""
     home.mkdir(parents=True, exist_ok=True)
     async with AsyncSqliteSaver.from_conn_string(str(home / "checkpoints.sqlite")) as saver:
         yield saver

@@ -1,5 +1,5 @@
-"""VGA graph nodes. Each reads typed views of the state, asks the run's policy for a decision,
-acts through tool protocols, and returns only new entries to append."""
+"""VGA graph nodes. Each reads typed views of the state (graphs/state.py channels), asks the run's policy
+for a decision, acts through tool protocols, and returns only new entries to append."""
 
 from __future__ import annotations
 
@@ -7,161 +7,177 @@ import contextlib
 import logging
 import shutil
 import time
-from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
+from pydantic import BaseModel
 
 from agents.audio import audio_task
 from agents.brief import Brief
 from agents.conversation import answer, opening
-from agents.critic import critic_task, route
+from agents.critic import Draft, best_round, critic_task, feedback_for, route
 from agents.effect import effect_task
 from agents.instruction import instruction_task
-from agents.models import (
-    AgentName,
-    AudioPlan,
-    Critique,
-    EffectPlan,
-    Finding,
-    ShotInstructions,
-    VisualPlan,
-    VoiceTake,
-)
-from agents.policy import AgentTask, Decision
+from agents.models import AgentName, AudioPlan, Critique, EffectPlan, Feedback, ShotInstructions, VisualPlan, VoiceTake
+from agents.policy import AgentTask
 from agents.visual import visual_task
-from graphs.context import RunContext, default_context
+from graphs.context import RunContext
 from graphs.measure import measure_draft
-from graphs.state import Entry, GenerateRequest, VGAState, current_round, latest, require
+from graphs.state import (
+    AUDIO,
+    BRIEF,
+    CRITIQUES,
+    DRAFTS,
+    EFFECT,
+    EVENTS,
+    FINAL,
+    INSTRUCTIONS,
+    MESSAGES,
+    TOOL_CALLS,
+    VISUAL,
+    AgentEntry,
+    AudioEntry,
+    CritiqueEntry,
+    DraftEntry,
+    FinalEntry,
+    Message,
+    ProgressEvent,
+    VGAState,
+    current_round,
+    request_of,
+    updates,
+)
 from graphs.timeline import build_timeline, clip_requests
 from graphs.toolrun import ToolRecorder, gather_limited
-from rag_recsys.sidfile import load_sid_file
+from rag_recsys import sidfile
+from tools.audio_measure import loudness_text
+from tools.errors import RagvidError
 from tools.models import AudioTrack, Line, RenderResult, RenderSettings, Timeline
 
 log = logging.getLogger("ragvid.graph")
 # the beat grid follows from the storyboard's bpm and the voice intervals repeat line_spans: both are
 # in the state for the checks, but in the prompt they would only lengthen the turn the next call extends
 CRITIC_OMITS = {"beats", "voice_intervals"}
+T = TypeVar("T", bound=BaseModel)
+Update = dict[str, Any]  # a node's return: channel → entries to append (and ``request`` → the request)
 
 
-def _ctx(runtime: Runtime[RunContext] | None) -> RunContext:
+def context_of(runtime: Runtime[RunContext] | None) -> RunContext:
+    """The run's context; a graph run without one is an error that says how to pass it."""
     ctx = runtime.context if runtime is not None else None
-    return ctx if ctx is not None else default_context()
+    if ctx is None:
+        raise RagvidError(
+            "the VGA graph needs a RunContext: pass context=… to invoke/stream "
+            "(ragvid.settings.Settings().run_context() builds the default one)"
+        )
+    return ctx
 
 
-def progress_event(node: str, message: str, round_: int | None = None, **extra: Any) -> Entry:
-    event: Entry = {"node": node, "message": message, "round": round_, "t": time.time(), **extra}
+def progress_event(node: str, message: str, round_: int | None = None, **extra: Any) -> ProgressEvent:
+    """A progress line: streamed at once (LangGraph's custom stream mode) and returned for ``events``."""
+    event = ProgressEvent(node=node, message=message, round=round_, **extra)
     with contextlib.suppress(RuntimeError):  # outside a graph run (a node called directly) there is no stream
-        get_stream_writer()(event)
+        get_stream_writer()(event.model_dump(mode="json"))
     return event
 
 
-def _request(state: VGAState) -> GenerateRequest:
-    return GenerateRequest.model_validate(state["request"])
+@dataclass
+class Decided:
+    """A policy's decision as the graph keeps it: the state entry and the conversation turns to append."""
+
+    entry: AgentEntry[Any]
+    messages: list[Message]
 
 
-async def _decide(
-    ctx: RunContext,
-    state: VGAState,
-    task: AgentTask[Any],
-    *,
-    context: Any = None,
-    findings: Sequence[Finding] = (),
-) -> tuple[Decision[Any], Entry, list[Entry]]:
-    """Ask the policy, with the run's conversation extended by this role's turn; return the decision,
-    its state entry and the messages to append (the turn and the answer actually used)."""
+async def _decide(ctx: RunContext, state: VGAState, task: AgentTask[T], *, context: Any = None,
+                  feedback: Feedback | None = None) -> Decided:  # fmt: skip
+    """Ask the policy, with the run's conversation extended by this role's turn (Eq. 14)."""
+    findings = feedback.findings if feedback is not None else []
     history = state.get("messages", [])
     turn = opening(history, task.role, context=context, findings=findings, round_=task.round)
     task.prompt = [*history, *turn]
-    if not task.anchor and state.get("brief"):
-        task.anchor = state["brief"][-1]["product_text"]
+    task.capabilities = ctx.toolbox.capabilities()
+    brief = BRIEF.latest(state)
+    if not task.anchor and brief is not None:
+        task.anchor = brief.product_text
     decision = await ctx.policy.decide(task)
-    entry: Entry = {
-        "round": task.round,
-        "policy": decision.policy,
-        "sources": {k: v.value for k, v in decision.sources.items()},
-        "notes": decision.notes,
-        "output": decision.output.model_dump(mode="json"),
-    }
-    if decision.usage is not None:
-        entry["llm"] = decision.usage
+    entry = AgentEntry[Any](round=task.round, policy=decision.policy, sources=decision.sources, notes=decision.notes,
+                            output=decision.output, llm=decision.usage)  # fmt: skip
     for note in decision.notes:
         log.info("%s: %s", task.role, note)
-    return decision, entry, [*turn, *answer(task.role, entry["output"], decision.raw, decision.corrections)]
+    said = answer(task.role, decision.output.model_dump(mode="json"), decision.raw, decision.corrections)
+    return Decided(entry, [Message.model_validate(m) for m in [*turn, *said]])
 
 
-def _findings_for(state: VGAState, agent: AgentName) -> list[Finding]:
-    critique = latest(state, "critiques", Critique, key="")
-    if critique is None:
-        return []
-    return [f for f in critique.findings if f.agent == agent and f.severity in ("major", "critical")]
+def _feedback(state: VGAState, agent: AgentName) -> Feedback:
+    last = CRITIQUES.latest(state)
+    return feedback_for(last.output if last else None, last.draft.beats if last else [], agent)
 
 
-def _measured_speech(state: VGAState) -> dict[str, float]:
-    critique = latest(state, "critiques", Critique, key="")
-    if critique is None:
-        return {}
-    return {
-        k.split(":", 1)[1]: float(v)
-        for k, v in critique.measurements.items()
-        if k.startswith("speech_s:") and isinstance(v, (int, float))
-    }
-
-
-async def load_sid(state: VGAState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+async def load_sid(state: VGAState, runtime: Runtime[RunContext]) -> Update:
+    """The request's SID (a file or inline JSON) checked and decoded into the `Brief`; the request is
+    written back validated, its run id fixed and its paths absolute (a resume may run elsewhere)."""
+    req = request_of(state)
     if state.get("brief"):
         return {}
-    ctx = _ctx(runtime)
-    req = _request(state)
-    loaded = load_sid_file(Path(req.sid_file), ctx.tokenizer)
-    brief = Brief.from_loaded(loaded, aspect=req.aspect, duration=req.duration)
+    req = req.model_copy(update={"out": str(Path(req.out).resolve()),
+                                 "sid_file": str(Path(req.sid_file).resolve()) if req.sid_file else None})  # fmt: skip
+    ctx = context_of(runtime)
+    if req.sid is not None:
+        loaded = sidfile.load_sid(req.sid, ctx.tokenizer)
+    else:
+        assert req.sid_file is not None  # the request's validator holds one of the two
+        loaded = sidfile.load_sid_file(Path(req.sid_file), ctx.tokenizer)
+    brief = Brief.from_loaded(loaded, aspect=req.aspect, duration=req.duration or ctx.profile.duration)
     sim = f"{brief.similarity:.2f}" if brief.similarity is not None else "n/a (no meta)"
-    ev = progress_event(
-        "load_sid",
-        f"decoded {brief.content_path}+{brief.creative_path}: "
-        f"{', '.join(brief.entities[:3])} / {brief.style.look}, cosine {sim}",
-    )
-    return {"brief": [brief.model_dump(mode="json")], "events": [ev]}
+    ev = progress_event("load_sid", f"decoded {brief.content_path}+{brief.creative_path}: "
+                        f"{', '.join(brief.entities[:3])} / {brief.style.look}, cosine {sim}")  # fmt: skip
+    return {"request": req.model_dump(mode="json"), **updates(BRIEF.update(brief), EVENTS.update(ev))}
 
 
-async def instruction(state: VGAState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    ctx = _ctx(runtime)
-    brief = require(state, "brief", Brief, key="")
-    decision, entry, msgs = await _decide(ctx, state, instruction_task(brief), context=brief.model_dump(mode="json"))
-    out: ShotInstructions = decision.output
+async def instruction(state: VGAState, runtime: Runtime[RunContext]) -> Update:
+    """The instruction model's node: the brief → `ShotInstructions`, with the conversation turns of the call."""
+    ctx = context_of(runtime)
+    brief = BRIEF.require(state)
+    decided = await _decide(ctx, state, instruction_task(brief, ctx.toolbox.capabilities()),
+                            context=brief.model_dump(mode="json"))  # fmt: skip
+    out: ShotInstructions = decided.entry.output
     ev = progress_event("instruction", f"{len(out.shots)} shots, {out.target_duration:.1f}s, {out.tone}")
-    return {"instructions": [entry], "messages": msgs, "events": [ev]}
+    return updates(INSTRUCTIONS.update(decided.entry), MESSAGES.update(*decided.messages), EVENTS.update(ev))
 
 
-async def visual(state: VGAState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    ctx = _ctx(runtime)
+async def visual(state: VGAState, runtime: Runtime[RunContext]) -> Update:
+    """The Visual agent's node: the current round's storyboard, re-planned on the findings routed to it."""
+    ctx = context_of(runtime)
     r = current_round(state)
-    instructions = require(state, "instructions", ShotInstructions)
-    brief = require(state, "brief", Brief, key="")
-    findings = _findings_for(state, "visual")
-    measured = {f"s{k[1:]}": v for k, v in _measured_speech(state).items()}
-    task = visual_task(instructions, brief.images, findings, measured, r)
-    decision, entry, msgs = await _decide(ctx, state, task, findings=findings)
-    plan: VisualPlan = decision.output
+    instructions = INSTRUCTIONS.require(state).output
+    previous = VISUAL.latest(state)
+    feedback = _feedback(state, "visual")
+    task = visual_task(instructions, BRIEF.require(state).images, previous.output if previous else None, feedback,
+                       ctx.toolbox.capabilities().camera_motions, r)  # fmt: skip
+    decided = await _decide(ctx, state, task, feedback=feedback)
+    plan: VisualPlan = decided.entry.output
     ev = progress_event("visual", f"storyboard: {len(plan.segments)} segments at {plan.bpm:.1f} bpm", r)
-    return {"visual": [entry], "messages": msgs, "events": [ev]}
+    return updates(VISUAL.update(decided.entry), MESSAGES.update(*decided.messages), EVENTS.update(ev))
 
 
-async def audio(state: VGAState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    ctx = _ctx(runtime)
+async def audio(state: VGAState, runtime: Runtime[RunContext]) -> Update:
+    """The Audio agent's node: its plan, then every line spoken (two at a time) and placed so its measured
+    onset lands ``lead_in`` after its shot's cut, and the music composed. Appends an `AudioEntry` with the
+    takes and the track; a failing speech or music tool's ToolError ends the run."""
+    ctx = context_of(runtime)
     r = current_round(state)
-    instructions = require(state, "instructions", ShotInstructions)
-    plan_v = require(state, "visual", VisualPlan)
-    previous = latest(state, "audio", AudioPlan)
-    findings = _findings_for(state, "audio") + [
-        f for f in _findings_for(state, "visual") if f.check == "speech_overrun"
-    ]
-    task = audio_task(instructions, plan_v, findings, previous, _measured_speech(state), r)
-    decision, entry, msgs = await _decide(ctx, state, task, findings=findings)
-    plan: AudioPlan = decision.output
+    instructions = INSTRUCTIONS.require(state).output
+    plan_v = VISUAL.require(state).output
+    previous = AUDIO.latest(state)
+    feedback = _feedback(state, "audio")
+    task = audio_task(instructions, plan_v, previous.output if previous else None, feedback, r)
+    decided = await _decide(ctx, state, task, feedback=feedback)
+    plan: AudioPlan = decided.entry.output
     rec = ToolRecorder("audio", r)
     tb = ctx.toolbox
     progress_event("audio", f"synthesizing {len(plan.lines)} lines ({tb.speech.name})", r)
@@ -184,154 +200,145 @@ async def audio(state: VGAState, runtime: Runtime[RunContext]) -> dict[str, Any]
         for ln, res in zip(plan.lines, results, strict=True)
     ]
     music: AudioTrack = await rec.call("music", tb.music.name, plan.bgm.mood, lambda: tb.music.compose(plan.bgm))
-    entry["takes"] = [t.model_dump(mode="json") for t in takes]
-    entry["music"] = music.model_dump(mode="json")
+    entry = AudioEntry(**decided.entry.model_dump(exclude={"output"}), output=plan, takes=takes, music=music)
     ev = progress_event(
         "audio", f"voice {sum(t.duration for t in takes):.1f}s, music {plan.bgm.mood} {plan.bgm.bpm:.0f} bpm", r
     )
-    return {"audio": [entry], "tool_calls": rec.calls, "messages": msgs, "events": [ev]}
+    return updates(AUDIO.update(entry), TOOL_CALLS.update(*rec.calls), MESSAGES.update(*decided.messages),
+                   EVENTS.update(ev))  # fmt: skip
 
 
-def _takes(state: VGAState) -> list[VoiceTake]:
-    return [VoiceTake.model_validate(t) for t in state["audio"][-1]["takes"]]
-
-
-async def effect(state: VGAState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    ctx = _ctx(runtime)
+async def effect(state: VGAState, runtime: Runtime[RunContext]) -> Update:
+    """The Effect agent's node: cues, style, transitions, overlays and the CTA card, planned on the voice takes
+    as placed (their speech start and end, s)."""
+    ctx = context_of(runtime)
     r = current_round(state)
-    instructions = require(state, "instructions", ShotInstructions)
-    plan_v = require(state, "visual", VisualPlan)
-    plan_a = require(state, "audio", AudioPlan)
-    findings = _findings_for(state, "effect")
-    texts = {ln.line_id: ln.text for ln in plan_a.lines}
-    previous = latest(state, "effect", EffectPlan)
-    task = effect_task(instructions, plan_v, texts, _takes(state), findings, previous, r)
-    voice = [{"line_id": t.line_id, "speech_start": t.speech_start, "speech_end": t.speech_end} for t in _takes(state)]
-    decision, entry, msgs = await _decide(ctx, state, task, context={"voice": voice}, findings=findings)
-    plan: EffectPlan = decision.output
+    instructions = INSTRUCTIONS.require(state).output
+    plan_v = VISUAL.require(state).output
+    audio_entry = AUDIO.require(state)
+    feedback = _feedback(state, "effect")
+    texts = {ln.line_id: ln.text for ln in audio_entry.output.lines}
+    previous = EFFECT.latest(state)
+    task = effect_task(instructions, plan_v, texts, audio_entry.takes, previous.output if previous else None,
+                       feedback, r)  # fmt: skip
+    voice = [{"line_id": t.line_id, "speech_start": t.speech_start, "speech_end": t.speech_end}
+             for t in audio_entry.takes]  # fmt: skip
+    decided = await _decide(ctx, state, task, context={"voice": voice}, feedback=feedback)
+    plan: EffectPlan = decided.entry.output
     ev = progress_event("effect", f"{len(plan.cues)} cues, transitions {', '.join(plan.transitions)}", r)
-    return {"effect": [entry], "messages": msgs, "events": [ev]}
+    return updates(EFFECT.update(decided.entry), MESSAGES.update(*decided.messages), EVENTS.update(ev))
 
 
-async def _render(
-    ctx: RunContext,
-    state: VGAState,
-    rec: ToolRecorder,
-    settings: RenderSettings,
-    out: Path,
-    ass_path: Path,
-    *,
-    plans: tuple[VisualPlan, AudioPlan, EffectPlan, list[VoiceTake], AudioTrack],
-) -> tuple[RenderResult, Timeline]:
-    plan_v, plan_a, plan_e, takes, music = plans
-    instructions = require(state, "instructions", ShotInstructions)
+@dataclass(frozen=True)
+class RoundPlans:
+    """The plans a round renders: a reflection round may redo only some agents, and the others' latest
+    entry up to it still holds."""
+
+    instructions: ShotInstructions
+    visual: VisualPlan
+    audio: AudioEntry
+    effect: EffectPlan
+
+    @classmethod
+    def of(cls, state: VGAState, round_: int) -> RoundPlans:
+        """The plans round `round_` renders: the instructions and, per agent, its latest entry up to that round."""
+
+        def upto(entries: list[Any]) -> Any:
+            return [e for e in entries if e.round <= round_][-1]
+
+        return cls(
+            instructions=INSTRUCTIONS.require(state).output,
+            visual=upto(VISUAL.all(state)).output,
+            audio=upto(AUDIO.all(state)),
+            effect=upto(EFFECT.all(state)).output,
+        )
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A render's result and the timeline it rendered."""
+
+    result: RenderResult
+    timeline: Timeline
+
+
+async def _render(ctx: RunContext, plans: RoundPlans, rec: ToolRecorder, settings: RenderSettings, out: Path,
+                  ass_path: Path) -> Rendered:  # fmt: skip
     tb = ctx.toolbox
-    requests = clip_requests(plan_v, plan_e, instructions, settings)
+    requests = clip_requests(plans.visual, plans.effect, plans.instructions, settings)
     clips = await gather_limited(
         max(1, ctx.threads // 2),
         [rec.call("video", tb.video.name, req.shot_id, partial(tb.video.generate, req)) for req in requests],
     )
-    ass = tb.subtitles.write(
-        plan_e.cues, [*plan_e.overlays, plan_e.cta], plan_e.style, settings.width, settings.height, ass_path
-    )
-    timeline = build_timeline(plan_v, plan_a, plan_e, takes, music, clips, ass, settings)
+    plan_e = plans.effect
+    ass = tb.subtitles.write(plan_e.cues, [*plan_e.overlays, plan_e.cta], plan_e.style, settings.width,
+                             settings.height, ass_path)  # fmt: skip
+    timeline = build_timeline(plans.visual, plans.audio.output, plan_e, plans.audio.takes, plans.audio.music, clips,
+                              ass, settings)  # fmt: skip
     # stems (voice bus, ducked music bus) come from the same graph; the Critic and tests measure them
     result = await rec.call(
         "composer", tb.composer.name, out.name, lambda: tb.composer.render(timeline, settings, out, stems=True)
     )
-    return result, timeline
+    return Rendered(result, timeline)
 
 
-def _plans_for_round(
-    state: VGAState, round_: int
-) -> tuple[VisualPlan, AudioPlan, EffectPlan, list[VoiceTake], AudioTrack]:
-    """A reflection round may redo only some agents: the others' latest entry up to it still holds."""
-
-    def pick(channel: str) -> Entry:
-        return [e for e in state[channel] if e["round"] <= round_][-1]  # type: ignore[literal-required]
-
-    a = pick("audio")
-    return (
-        VisualPlan.model_validate(pick("visual")["output"]),
-        AudioPlan.model_validate(a["output"]),
-        EffectPlan.model_validate(pick("effect")["output"]),
-        [VoiceTake.model_validate(t) for t in a["takes"]],
-        AudioTrack.model_validate(a["music"]),
-    )
-
-
-async def draft_render(state: VGAState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    ctx = _ctx(runtime)
+async def draft_render(state: VGAState, runtime: Runtime[RunContext]) -> Update:
+    """Render the current round's draft at the profile's draft size to ``runs/<run id>/draft-r<round>.mp4``, its
+    stems and ASS file beside it, and append a `DraftEntry`. A failing tool's ToolError ends the run."""
+    ctx = context_of(runtime)
     r = current_round(state)
-    req = _request(state)
+    req = request_of(state)
     settings = ctx.render_settings(req.aspect, draft=True)
     rec = ToolRecorder("draft_render", r)
     out = ctx.run_dir(req.run_id) / f"draft-r{r}.mp4"
     progress_event("draft_render", f"draft {settings.width}x{settings.height}", r)
-    plans = _plans_for_round(state, r)
-    result, _ = await _render(ctx, state, rec, settings, out, out.with_suffix(".ass"), plans=plans)
-    entry = {
-        "round": r,
-        "path": str(result.path),
-        "seconds": result.seconds,
-        "lufs": result.integrated_lufs,
-        "stems": {k: str(v) for k, v in result.stems.items()},
-        "width": settings.width,
-        "height": settings.height,
-    }
-    ev = progress_event("draft_render", f"draft rendered in {result.seconds:.1f}s", r)
-    return {"drafts": [entry], "tool_calls": rec.calls, "events": [ev]}
+    done = await _render(ctx, RoundPlans.of(state, r), rec, settings, out, out.with_suffix(".ass"))
+    res = done.result
+    entry = DraftEntry(round=r, path=str(res.path), seconds=res.seconds, lufs=res.integrated_lufs,
+                       stems={k: str(v) for k, v in res.stems.items()}, width=settings.width,
+                       height=settings.height)  # fmt: skip
+    ev = progress_event("draft_render", f"draft rendered in {res.seconds:.1f}s", r)
+    return updates(DRAFTS.update(entry), TOOL_CALLS.update(*rec.calls), EVENTS.update(ev))
 
 
-async def critic(state: VGAState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    ctx = _ctx(runtime)
+async def critic(state: VGAState, runtime: Runtime[RunContext]) -> Update:
+    """The Critic's node: measure the latest draft, decide the critique and route it (None: accepted); appends
+    a `CritiqueEntry` with the measurements and how long measuring took (s)."""
+    ctx = context_of(runtime)
     r = current_round(state)
-    draft = state["drafts"][-1]
-    plan_v, plan_a, plan_e, takes, music = _plans_for_round(state, r)
+    plans = RoundPlans.of(state, r)
     t0 = time.perf_counter()
-    measured = await measure_draft(draft, plan_e, music, takes)
+    measured = await measure_draft(DRAFTS.require(state), plans.effect, plans.audio.music, plans.audio.takes,
+                                   ctx.ffmpeg)  # fmt: skip
     measure_s = time.perf_counter() - t0
-    decision, decided, msgs = await _decide(
-        ctx,
-        state,
-        critic_task(r, measured, plan_v, plan_a, plan_e, takes),
-        context=measured.model_dump(mode="json", exclude=CRITIC_OMITS),
-    )
-    critique: Critique = decision.output
-    entry = critique.model_dump(mode="json")
-    entry.update({k: decided[k] for k in ("policy", "sources", "notes", "llm") if k in decided})
-    entry["measure_seconds"] = round(measure_s, 3)
-    entry["draft"] = measured.model_dump(mode="json")
+    draft = Draft(round=r, measured=measured, target_duration=plans.instructions.target_duration, visual=plans.visual,
+                  audio=plans.audio.output, effect=plans.effect, takes=plans.audio.takes)  # fmt: skip
+    omitted = measured.model_dump(mode="json", exclude=CRITIC_OMITS)
+    decided = await _decide(ctx, state, critic_task(draft), context=omitted)
+    critique: Critique = decided.entry.output
     routed = route(critique)
+    entry = CritiqueEntry(**decided.entry.model_dump(exclude={"output"}), output=critique, draft=measured,
+                          measure_seconds=round(measure_s, 3), routed_to=routed)  # fmt: skip
     verdict = "accepted" if routed is None else f"back to {routed}"
-    ev = progress_event(
-        "critic",
-        f"round {r}: {len(critique.findings)} findings, {verdict}",
-        r,
-        findings=[f.check for f in critique.findings],
-    )
-    return {"critiques": [entry], "messages": msgs, "events": [ev]}
+    ev = progress_event("critic", f"round {r}: {len(critique.findings)} findings, {verdict}", r,
+                        findings=[f.check for f in critique.findings])  # fmt: skip
+    return updates(CRITIQUES.update(entry), MESSAGES.update(*decided.messages), EVENTS.update(ev))
 
 
-def after_critic(state: VGAState, runtime: Runtime[RunContext] | None = None) -> str:
-    ctx_max = _ctx(runtime).max_reflections if runtime is not None and runtime.context else 2
-    critique = Critique.model_validate(state["critiques"][-1])
-    routed = route(critique)
-    if routed is None or current_round(state) > ctx_max:
+def after_critic(state: VGAState, runtime: Runtime[RunContext]) -> str:
+    """The agent the last critique routes to, or ``final_render`` when accepted or out of rounds."""
+    routed = CRITIQUES.require(state).routed_to
+    if routed is None or current_round(state) > context_of(runtime).max_reflections:
         return "final_render"
     return routed
 
 
-def best_round(state: VGAState) -> int:
-    """Fewest weighted findings wins; on a tie the later round (it saw more feedback)."""
-    critiques = [Critique.model_validate(c) for c in state["critiques"]]
-    return min(critiques, key=lambda c: (c.penalty(), -c.round)).round
-
-
-async def final_render(state: VGAState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    ctx = _ctx(runtime)
-    req = _request(state)
-    chosen = best_round(state)
+async def final_render(state: VGAState, runtime: Runtime[RunContext]) -> Update:
+    """Render the best round (`best_round`) at the final size inside the run folder, copy the MP4 to the
+    request's ``out`` and append the `FinalEntry`. A failing tool's ToolError ends the run."""
+    ctx = context_of(runtime)
+    req = request_of(state)
+    chosen = best_round([c.output for c in CRITIQUES.all(state)])
     settings = ctx.render_settings(req.aspect, draft=False)
     rec = ToolRecorder("final_render", chosen)
     out = Path(req.out)
@@ -340,25 +347,16 @@ async def final_render(state: VGAState, runtime: Runtime[RunContext]) -> dict[st
     # rendered inside the run folder (beside its stems and subtitles), then copied out, so the user's
     # folder gets just the MP4 and its run record
     staged = ctx.run_dir(req.run_id) / "final.mp4"
-    result, timeline = await _render(
-        ctx, state, rec, settings, staged, staged.with_suffix(".ass"), plans=_plans_for_round(state, chosen)
-    )
+    done = await _render(ctx, RoundPlans.of(state, chosen), rec, settings, staged, staged.with_suffix(".ass"))
     shutil.copyfile(staged, out)
-    entry = {
-        "round": chosen,
-        "path": str(out),
-        "staged": str(staged),
-        "seconds": result.seconds,
-        "lufs": result.integrated_lufs,
-        "duration": result.duration,
-        "width": result.width,
-        "height": result.height,
-        "settings": settings.model_dump(mode="json"),
-        "clip_seconds": round(sum(c["seconds"] for c in rec.calls if c["tool"] == "video"), 3),
-        "command": result.command,
-        "subtitles": str(staged.with_suffix(".ass")),
-        "stems": {k: str(v) for k, v in result.stems.items()},
-        "timeline": timeline.model_dump(mode="json"),
-    }
-    ev = progress_event("final_render", f"wrote {out} ({result.duration:.1f}s, {result.integrated_lufs} LUFS)", chosen)
-    return {"final": [entry], "tool_calls": rec.calls, "events": [ev]}
+    res = done.result
+    entry = FinalEntry(
+        round=chosen, path=str(out), staged=str(staged), seconds=res.seconds, lufs=res.integrated_lufs,
+        duration=res.duration, width=res.width, height=res.height, settings=settings,
+        clip_seconds=round(sum(c.seconds for c in rec.calls if c.tool == "video"), 3), command=res.command,
+        subtitles=str(staged.with_suffix(".ass")), stems={k: str(v) for k, v in res.stems.items()},
+        timeline=done.timeline,
+    )  # fmt: skip
+    ev = progress_event("final_render", f"wrote {out} ({res.duration:.1f}s, {loudness_text(res.integrated_lufs)})",
+                        chosen)  # fmt: skip
+    return updates(FINAL.update(entry), TOOL_CALLS.update(*rec.calls), EVENTS.update(ev))

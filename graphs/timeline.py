@@ -6,8 +6,11 @@ import math
 from pathlib import Path
 
 from agents.models import AudioPlan, EffectPlan, ShotInstructions, VisualPlan, VoiceTake
-from tools.models import AudioTrack, Clip, ClipRequest, Palette, RenderSettings, Timeline, TimelineShot, VoiceClip
+from tools.models import AudioTrack, Clip, ClipRequest, RenderSettings, Timeline, TimelineShot, VoiceClip
 from tools.timing import clip_spans
+from tools.vocabulary import Palette
+
+VARIANT_SEED_STEP = 7  # another take of a shot: far enough from its neighbours' seeds (i ± 1) to look new
 
 
 def _round_up(seconds: float, step: float = 0.5) -> float:
@@ -26,6 +29,7 @@ def _shot_palette(base: Palette, index: int) -> Palette:
 def clip_requests(
     visual: VisualPlan, effect: EffectPlan, instructions: ShotInstructions, settings: RenderSettings
 ) -> list[ClipRequest]:
+    """One clip request per storyboard segment, long enough for its transitions (rounded up to 0.5 s)."""
     spans = clip_spans(visual.boundaries, [0.0, *effect.transition_seconds])
     return [
         ClipRequest(
@@ -38,7 +42,7 @@ def clip_requests(
             image=Path(seg.image) if seg.image else None,
             camera=seg.camera,
             palette=_shot_palette(instructions.palette, i),
-            seed=i,
+            seed=i + VARIANT_SEED_STEP * seg.variant,
         )
         for i, (seg, span) in enumerate(zip(visual.segments, spans, strict=True))
     ]
@@ -54,6 +58,8 @@ def build_timeline(
     subtitles: Path,
     settings: RenderSettings,
 ) -> Timeline:
+    """The composer's timeline: shots with their transitions, the voice takes where they were placed, the
+    music, the ducking, the subtitles file and the loudness the plan asks of the master."""
     transitions = ["cut", *effect.transitions]
     seconds = [0.0, *effect.transition_seconds]
     shots = [
@@ -77,4 +83,5 @@ def build_timeline(
         music=music.path,
         ducking=audio.ducking,
         subtitles=subtitles,
+        target_lufs=audio.target_lufs,
     )

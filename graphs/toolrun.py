@@ -7,7 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from graphs.state import Entry
+from graphs.state import ToolCall
 
 R = TypeVar("R")
 
@@ -18,9 +18,12 @@ class ToolRecorder:
     def __init__(self, node: str, round_: int) -> None:
         self.node = node
         self.round = round_
-        self.calls: list[Entry] = []
+        self.calls: list[ToolCall] = []
 
     async def call(self, tool: str, backend: str, what: str, make: Callable[[], Awaitable[R]]) -> R:
+        """Await ``make()`` and record it as one `ToolCall`, failed calls included: wall time (s), and the back-end,
+        cache hit and fallback read off the result where it has them. Returns the result; re-raises what
+        ``make`` raised."""
         t0 = time.perf_counter()
         ok = False
         result: Any = None
@@ -30,17 +33,17 @@ class ToolRecorder:
             return result
         finally:
             self.calls.append(
-                {
-                    "node": self.node,
-                    "round": self.round,
-                    "tool": tool,
-                    "backend": getattr(result, "backend", backend),
-                    "what": what,
-                    "seconds": round(time.perf_counter() - t0, 3),
-                    "cached": bool(getattr(result, "cached", False)),
-                    "fallback_from": getattr(result, "fallback_from", None),
-                    "ok": ok,
-                }
+                ToolCall(
+                    node=self.node,
+                    round=self.round,
+                    tool=tool,
+                    backend=getattr(result, "backend", backend),
+                    what=what,
+                    seconds=round(time.perf_counter() - t0, 3),
+                    cached=bool(getattr(result, "cached", False)),
+                    fallback_from=getattr(result, "fallback_from", None),
+                    ok=ok,
+                )
             )
 
 

@@ -15,7 +15,7 @@ from langgraph.graph import END, START, StateGraph
 
 from graphs import nodes
 from graphs.context import RunContext
-from graphs.state import VGAState
+from graphs.state import VGAInput, VGAState
 
 NODE_ORDER = ("load_sid", "instruction", "visual", "audio", "effect", "draft_render", "critic", "final_render")
 
@@ -25,8 +25,15 @@ Node = Callable[..., Any]
 
 def build_vga_graph(
     *, before_draft: Sequence[tuple[str, Node]] = ()
-) -> StateGraph[VGAState, RunContext, VGAState, VGAState]:
-    g: StateGraph[VGAState, RunContext, VGAState, VGAState] = StateGraph(VGAState, context_schema=RunContext)
+) -> StateGraph[VGAState, RunContext, VGAInput, VGAState]:
+    """The uncompiled VGA graph (input: `VGAInput`, state: `VGAState`, context: `RunContext`).
+
+    ``before_draft``: (name, node) pairs chained between the Effect agent and the draft render; a node is
+    ``async def node(state: VGAState) -> dict`` returning entries to append (graphs/state.py channels).
+    Raises ValueError for a name the graph already uses."""
+    g: StateGraph[VGAState, RunContext, VGAInput, VGAState] = StateGraph(
+        VGAState, context_schema=RunContext, input_schema=VGAInput
+    )
     g.add_node("load_sid", nodes.load_sid)
     g.add_node("instruction", nodes.instruction)
     g.add_node("visual", nodes.visual)

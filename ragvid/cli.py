@@ -1,11 +1,11 @@
-"""`ragvid` — the command line. User errors print one line and exit 2; nothing else does."""
+"""`ragvid` — the command line. Every error leaves through `ragvid.exits`: one line on stderr, exit 2
+for bad input (1 for a failure, 130 when interrupted)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,10 +13,10 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from ragvid.errors import UserError
-from ragvid.settings import Settings
+from ragvid.exits import exits, fail
+from ragvid.settings import Settings, offline_hub
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing on the default path may reach a model hub
+offline_hub()  # nothing on the default path may reach a model hub
 
 app = typer.Typer(
     help="ragvid: Recommendation as Generation — D-SIDs to personalised ad videos.",
@@ -39,11 +39,6 @@ def _mount() -> None:
 _mount()
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
 # the generation options `generate` and `recommend --generate` share
 AspectOpt = Annotated[str, typer.Option(help="9:16, 16:9 or 1:1")]
 DurationOpt = Annotated[float | None, typer.Option(help="target length in seconds (default: from the copy)")]
@@ -57,39 +52,28 @@ LlmOpt = Annotated[
 ]
 LlmModelOpt = Annotated[str | None, typer.Option(help="model name at the endpoint (env RAGVID_LLM_MODEL)")]
 HomeOpt = Annotated[Path | None, typer.Option(help="runs, cache, checkpoints and models (env RAGVID_HOME)")]
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option(help="render profile: full (1080 wide, default) or fast (draft size, 12 s; env RAGVID_PROFILE)"),
+]
 QuietOpt = Annotated[bool, typer.Option("-q", "--quiet", help="no progress display")]
 
 
-def make_settings(**given: Any) -> Settings:
-    """Settings from the flags that were given (the rest from RAGVID_* and the defaults)."""
-    try:
-        return Settings(**{k: v for k, v in given.items() if v is not None})
-    except Exception as e:  # pydantic's message names the field
-        raise _fail(f"settings: {str(e).splitlines()[0]} — {str(e).splitlines()[-1].strip()}") from None
-
-
 def run_generation(settings: Settings, quiet: bool, **kwargs: Any) -> None:
-    """Run `ragvid.generate.generate` with a progress display and print where the video went; user errors
-    end the command with one line and exit 2, an interrupted or crashed run tells how to resume it."""
+    """Run `ragvid.generate.generate` with a progress display and print where the video went; an
+    interrupted or failed run says how to resume it."""
     from ragvid.generate import generate as run_generate
     from ragvid.progress import ProgressView
+    from tools.audio_measure import loudness_text
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     view = ProgressView(enabled=not quiet)
-    try:
-        with view:
-            record, record_path = asyncio.run(run_generate(settings=settings, on_event=view.update, **kwargs))
-    except UserError as e:
-        raise _fail(str(e)) from None
-    except KeyboardInterrupt:
-        raise _fail(f"interrupted; resume with: ragvid generate --resume {view.run_id}", 130) from None
-    except Exception as e:
-        hint = f" — resume with: ragvid generate --resume {view.run_id}" if view.run_id else ""
-        raise _fail(f"{type(e).__name__}: {e}{hint}", 1) from None
-    f = record.final
+    with exits(lambda: f"ragvid generate --resume {view.run_id}" if view.run_id else ""), view:
+        done = asyncio.run(run_generate(settings=settings, on_event=view.update, **kwargs))
+    record, f = done.record, done.record.final
     err.print(
-        f"[green]wrote[/] {f['path']} ({f['duration']:.1f}s, {f['width']}x{f['height']}, {f['lufs']} LUFS, "
-        f"round {record.chosen_round} of {len(record.rounds)}) and {record_path} in {record.timings.total_s:.1f}s",
+        f"[green]wrote[/] {f.path} ({f.duration:.1f}s, {f.width}x{f.height}, {loudness_text(f.lufs)}, "
+        f"round {record.chosen_round} of {len(record.rounds)}) and {done.path} in {record.timings.total_s:.1f}s",
         highlight=False,
     )
 
@@ -107,10 +91,15 @@ def generate(
     llm: LlmOpt = None,
     llm_model: LlmModelOpt = None,
     home: HomeOpt = None,
+    profile: ProfileOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Generate a personalised ad video from a SID file (instruction model → VGA agents → MP4)."""
-    settings = make_settings(tts=tts, home=home, llm=llm, llm_model=llm_model)
+    """Generate a personalised ad video from a SID file (instruction model → VGA agents → MP4).
+
+    Exit codes: 0 done; 2 bad input (one line naming the flag, file or field) or a demanded LLM endpoint
+    that failed; 1 a failed run (resume it with --resume RUN_ID); 130 interrupted."""
+    with exits():
+        settings = Settings.load(tts=tts, home=home, llm=llm, llm_model=llm_model, profile=profile)
     run_generation(settings, quiet, sid_file=sid_file, out=out, aspect=aspect, duration=duration, resume=resume)
 
 
@@ -132,24 +121,24 @@ def recommend(
     llm: LlmOpt = None,
     llm_model: LlmModelOpt = None,
     home: HomeOpt = None,
+    profile: ProfileOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Recommend D-SIDs for a user and, with --generate, make the top one's video (the full RaG graph:
-    recommender → instruction model → VGA agents → MP4)."""
+    recommender → instruction model → VGA agents → MP4). Exit codes as `ragvid generate`."""
+    from rag_recsys.recommender import load_user_file
     from ragvid.commands.recommend import Replay, load_recommender_for_cli, print_recommendations, recommend_for_cli
-    from ragvid.generate import RecommendInput, validate_options
+    from ragvid.generate import RecommendInput, new_request
 
-    if make_video and out is None:
-        raise _fail("-o/--out: required with --generate")
-    settings = make_settings(tts=tts, home=home, llm=llm, llm_model=llm_model)
-    try:
+    with exits():
+        if make_video and out is None:
+            fail("-o/--out: required with --generate")
+        settings = Settings.load(tts=tts, home=home, llm=llm, llm_model=llm_model, profile=profile, model=model)
         if make_video:
-            assert out is not None
-            validate_options(out, aspect, duration)
-        user, recommender = load_recommender_for_cli(user_file, model or settings.home / "models" / "default", kind)
+            new_request(None, out, aspect=aspect, duration=duration, rag=True)
+        user = load_user_file(user_file)
+        recommender = load_recommender_for_cli(settings.model_folder, kind)
         ranked = recommend_for_cli(recommender, user, user_file, top)
-    except UserError as e:
-        raise _fail(str(e)) from None
     print_recommendations(ranked, as_json)
     if make_video:
         run_generation(settings, quiet, sid_file=None, out=out, aspect=aspect, duration=duration,

@@ -1,11 +1,16 @@
-"""Running the VGA graph for the CLI (and any Python caller): validate, run with a SQLite
-checkpointer, stream progress, write the MP4 and its run record."""
+"""Running the VGA or RaG graph for the CLI (and any Python caller), in steps:
+
+1. the request — a new one validated from the options (`new_request`, `check_sid`), or the one a
+   checkpoint holds (`resume_request`, which refuses a checkpoint of another state version);
+2. the policy — started only once the inputs are valid (`ragvid.policy_select.open_policy`), so bad input
+   never waits for a model server;
+3. streaming the graph with a SQLite checkpointer (`stream_run`): progress events go to the caller;
+4. the run record beside the MP4 (`write_record`).
+"""
 
 from __future__ import annotations
 
-import json
 import logging
-import secrets
 import time
 from collections.abc import Callable
 from contextlib import AsyncExitStack
@@ -14,69 +19,28 @@ from pathlib import Path
 from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import StateGraph
+from pydantic import BaseModel
 
 from agents.brief import Brief
-from agents.llm_client import LLMError
-from agents.policy import Policy, RulePolicy
 from graphs.checkpoint import sqlite_checkpointer
-from graphs.context import ASPECTS, RunContext, default_toolbox
-from graphs.rag import NoRecommendation, RagState, build_rag_graph
+from graphs.context import RunContext
+from graphs.rag import RECOMMENDATIONS, RagState, build_rag_graph
 from graphs.record import RunRecord, build_record
-from graphs.state import GenerateRequest
+from graphs.state import STATE_VERSION, GenerateRequest, request_of
 from graphs.vga import build_vga_graph
 from rag_recsys.recommender import Recommender, ScoredDSID, UserContext
-from rag_recsys.sidfile import SidFileError, load_sid_file
-from ragvid.errors import UserError
+from rag_recsys.sidfile import load_sid_file, read_json_file
 from ragvid.policy_select import open_policy
 from ragvid.settings import Settings
-from tools.cache import ToolCache
+from tools.errors import InputError
 
-MIN_DURATION, MAX_DURATION = 6.0, 60.0
 EventSink = Callable[[dict[str, Any]], None]
-
-
-class _WarningCollector(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(level=logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(f"{record.name}: {record.getMessage()}")
-
-
-def make_context(settings: Settings, policy: Policy | None = None) -> RunContext:
-    return RunContext(
-        toolbox=default_toolbox(ToolCache(settings.home / "cache"), settings.tts),
-        policy=policy or RulePolicy(),
-        home=settings.home,
-        max_reflections=settings.max_reflections,
-        final_preset=settings.final_preset,
-        final_crf=settings.final_crf,
-        threads=settings.threads,
-    )
-
-
-def new_run_id() -> str:
-    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
-
-
-def validate_options(out: Path, aspect: str, duration: float | None) -> None:
-    if aspect not in ASPECTS:
-        raise UserError(f"--aspect: unsupported '{aspect}' (use one of {', '.join(ASPECTS)})")
-    if duration is not None and not MIN_DURATION <= duration <= MAX_DURATION:
-        raise UserError(f"--duration: {duration:g}s is outside {MIN_DURATION:g}–{MAX_DURATION:g}s")
-    if out.suffix.lower() != ".mp4":
-        raise UserError(f"-o/--out: '{out}' must end in .mp4")
-
-
-def validate_request(sid_file: Path, out: Path, aspect: str, duration: float | None, ctx: RunContext) -> Brief:
-    validate_options(out, aspect, duration)
-    try:
-        loaded = load_sid_file(sid_file, ctx.tokenizer)
-    except SidFileError as e:
-        raise UserError(str(e)) from None
-    return Brief.from_loaded(loaded, aspect=aspect, duration=duration)
+STATE_KEY = "ragvid_state"  # checkpoint metadata: the state version that wrote it
+# the request's fields as the CLI names them, for errors
+FLAGS = {"request.aspect": "--aspect", "request.duration": "--duration", "request.out": "-o/--out",
+         "request.sid_file": "SID_FILE"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -96,16 +60,107 @@ class _StoppedBeforeRecommending:
         self.run_id = run_id
 
     def recommend(self, user_context: UserContext, k: int) -> list[ScoredDSID]:
-        raise UserError(f"--resume: run '{self.run_id}' stopped before its recommendation; start it again "
-                        "with `ragvid recommend … --generate`")
+        raise InputError("--resume", f"run '{self.run_id}' stopped before its recommendation; start it again "
+                         "with `ragvid recommend … --generate`")  # fmt: skip
 
 
-def _graph(request: GenerateRequest, rag: RecommendInput | None) -> StateGraph[Any, Any, Any, Any]:
+def new_request(sid_file: Path | None, out: Path | None, *, aspect: str = "9:16", duration: float | None = None,
+                rag: bool = False) -> GenerateRequest:  # fmt: skip
+    """A new run's request from the CLI options; an `InputError` naming the flag when one is wrong."""
+    if out is None:
+        raise InputError("-o/--out", "required (the MP4 to write)")
+    if sid_file is None and not rag:
+        raise InputError("SID_FILE", "required unless --resume is given")
+    fields = {"sid_file": str(sid_file.resolve()) if sid_file else None, "out": str(out.resolve()), "aspect": aspect,
+              "duration": duration, "graph": "rag" if rag else "vga"}  # fmt: skip
+    try:
+        return GenerateRequest.parse({k: v for k, v in fields.items() if v is not None})
+    except InputError as e:
+        raise InputError(FLAGS.get(e.field, e.field), e.message) from None
+
+
+def check_sid(request: GenerateRequest, ctx: RunContext) -> Brief | None:
+    """The request's SID file read, checked and decoded (a RaG request has none yet): bad input fails here,
+    before any model server starts or any node runs."""
+    if request.sid_file is None:
+        return None
+    return Brief.from_loaded(load_sid_file(Path(request.sid_file), ctx.tokenizer), aspect=request.aspect,
+                             duration=request.duration)  # fmt: skip
+
+
+async def resume_request(saver: BaseCheckpointSaver[Any], run_id: str, where: Path) -> GenerateRequest:
+    """The request of a checkpointed run; an `InputError` for an unknown run or a checkpoint of another
+    state version (its entries would not read as this version's models)."""
+    saved = await saver.aget_tuple({"configurable": {"thread_id": run_id}})
+    values = saved.checkpoint["channel_values"] if saved else {}
+    if saved is None or "request" not in values:
+        raise InputError("--resume", f"no run '{run_id}' in {where}")
+    version = saved.metadata.get(STATE_KEY)
+    if version != STATE_VERSION:
+        raise InputError("--resume", f"run '{run_id}' was checkpointed by another ragvid version (state version "
+                         f"{version or 1}, this is {STATE_VERSION}) and cannot be resumed: start it again")  # fmt: skip
+    return request_of(values)  # type: ignore[arg-type]
+
+
+def graph_for(request: GenerateRequest, rag: RecommendInput | None) -> StateGraph[Any, Any, Any, Any]:
+    """The VGA graph, or the RaG graph around the recommender (a stand-in when resuming by id alone)."""
     if request.graph == "vga":
         return build_vga_graph()
     if rag is not None:
         return build_rag_graph(rag.recommender, k=rag.k)
     return build_rag_graph(_StoppedBeforeRecommending(request.run_id))
+
+
+def run_config(run_id: str) -> RunnableConfig:
+    """The config of a run: its checkpoint thread, and the state version in the checkpoint's metadata."""
+    return {"configurable": {"thread_id": run_id}, "metadata": {STATE_KEY: STATE_VERSION}}
+
+
+async def stream_run(app: Any, graph_input: dict[str, Any] | None, config: RunnableConfig, ctx: RunContext,
+                     on_event: EventSink | None) -> RagState:  # fmt: skip
+    """Run (or, with ``graph_input`` None, resume) the compiled graph, passing each progress event on;
+    returns the final state."""
+    # subgraphs=True: the RaG graph's VGA steps stream from inside its subgraph
+    async for _namespace, chunk in app.astream(graph_input, config, context=ctx, stream_mode="custom",
+                                               subgraphs=True):  # fmt: skip
+        if on_event and isinstance(chunk, dict):
+            on_event(chunk)
+    return cast(RagState, (await app.aget_state(config)).values)
+
+
+class Written(BaseModel):
+    """A finished run: its record and where the record was written."""
+
+    record: RunRecord
+    path: Path
+
+
+def write_record(state: RagState, settings: Settings, ctx: RunContext, total_s: float,
+                 warnings: list[str]) -> Written:  # fmt: skip
+    """``OUT.run.json`` beside the MP4: the request, the SID as given (inline, or the file's JSON), for a
+    RaG run the user and the ranking, and everything the run decided and measured."""
+    request = request_of(state)
+    sid_json = request.sid.model_dump(mode="json", exclude_none=True) if request.sid is not None else (
+        read_json_file(Path(request.sid_file)) if request.sid_file else None)  # fmt: skip
+    inputs: dict[str, Any] = {**request.model_dump(mode="json", exclude={"sid"}), "sid": sid_json,
+                              "tts": settings.tts, "policy": ctx.policy.name, "profile": ctx.profile.name}  # fmt: skip
+    recommended = RECOMMENDATIONS.latest(state)
+    if recommended is not None:
+        inputs["user"] = state.get("user")
+        inputs["recommendations"] = recommended.model_dump(mode="json")
+    record = build_record(state, run_id=request.run_id, inputs=inputs, total_s=total_s, warnings=warnings)
+    path = Path(request.out).with_suffix(".run.json")
+    path.write_text(record.model_dump_json(indent=2), encoding="utf-8")
+    return Written(record=record, path=path)
+
+
+class _WarningCollector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(f"{record.name}: {record.getMessage()}")
 
 
 async def generate(
@@ -119,75 +174,36 @@ async def generate(
     on_event: EventSink | None = None,
     context: RunContext | None = None,
     rag: RecommendInput | None = None,
-) -> tuple[RunRecord, Path]:
+) -> Written:
     """Generate (or resume) one video — from ``sid_file``, or with ``rag`` from the D-SID a recommender
-    chooses for a user — and return the run record and where it was written."""
-    ctx = context or make_context(settings)
+    chooses for a user. ``context`` replaces the one ``settings`` build (its policy is then kept). Raises
+    `InputError` for bad input, `LLMError` when a demanded LLM endpoint fails."""
+    ctx = context or settings.run_context()
     collector = _WarningCollector()
     logging.getLogger("ragvid").addHandler(collector)
     t0 = time.perf_counter()
-    def say(message: str) -> None:
+
+    def say(message: str, **extra: Any) -> None:
         if on_event:
-            on_event({"node": "run", "message": message})
+            on_event({"node": "run", "message": message, **extra})
 
     try:
         async with AsyncExitStack() as stack:
-            saver = await stack.enter_async_context(sqlite_checkpointer(settings.home))
+            saver = await stack.enter_async_context(sqlite_checkpointer(ctx.home))
+            graph_input: dict[str, Any] | None = None
             if resume:
-                config: RunnableConfig = {"configurable": {"thread_id": resume}}
-                saved = await saver.aget_tuple(config)
-                values = saved.checkpoint["channel_values"] if saved else {}
-                if "request" not in values:
-                    raise UserError(f"--resume: no run '{resume}' in {settings.home / 'checkpoints.sqlite'}")
-                request = GenerateRequest.model_validate(values["request"])
-                graph_input: dict[str, Any] | None = None
+                request = await resume_request(saver, resume, ctx.home / "checkpoints.sqlite")
             else:
-                if out is None or (sid_file is None and rag is None):
-                    raise UserError("SID_FILE and -o/--out are required unless --resume is given")
-                request = GenerateRequest(
-                    sid_file=str(sid_file.resolve()) if sid_file else "",
-                    out=str(out.resolve()),
-                    aspect=aspect,
-                    duration=duration,
-                    run_id=new_run_id(),
-                    graph="rag" if rag else "vga",
-                )
-                config = {"configurable": {"thread_id": request.run_id}}
+                request = new_request(sid_file, out, aspect=aspect, duration=duration, rag=rag is not None)
+                check_sid(request, ctx)
                 graph_input = {"request": request.model_dump(mode="json")}
                 if rag is not None:
-                    validate_options(out, aspect, duration)
                     graph_input["user"] = rag.user.model_dump(mode="json")
-                else:
-                    assert sid_file is not None
-                    brief = validate_request(sid_file, out, aspect, duration, ctx)
-                    graph_input["brief"] = [brief.model_dump(mode="json")]
-            graph = _graph(request, rag).compile(checkpointer=saver)
-            if on_event:
-                on_event({"node": "run", "message": f"run {request.run_id}", "run_id": request.run_id})
+            app = graph_for(request, rag).compile(checkpointer=saver)
+            say(f"run {request.run_id}", run_id=request.run_id)
             if context is None:  # inputs are valid: only now is it worth starting a model server
                 ctx.policy = await open_policy(settings, stack, say)
-            try:
-                # subgraphs=True: the RaG graph's VGA steps stream from inside its subgraph
-                async for _namespace, chunk in graph.astream(
-                    graph_input, config, context=ctx, stream_mode="custom", subgraphs=True
-                ):
-                    if on_event and isinstance(chunk, dict):
-                        on_event(chunk)
-            except LLMError as e:  # only a demanded endpoint raises; `auto` falls back inside the policy
-                raise UserError(f"--llm: {e} (resume with --resume {request.run_id})") from None
-            except (SidFileError, NoRecommendation) as e:  # the recommender's pick cannot be generated
-                raise UserError(str(e)) from None
-            state = cast(RagState, (await graph.aget_state(config)).values)
-            request = GenerateRequest.model_validate(state["request"])  # a RaG run filled in its SID file
+            state = await stream_run(app, graph_input, run_config(request.run_id), ctx, on_event)
     finally:
         logging.getLogger("ragvid").removeHandler(collector)
-    sid_json = json.loads(Path(request.sid_file).read_text(encoding="utf-8"))
-    inputs: dict[str, Any] = {**request.model_dump(mode="json"), "sid": sid_json, "tts": settings.tts,
-                              "policy": ctx.policy.name}
-    if state.get("recommendations"):
-        inputs["user"] = state.get("user")
-        inputs["recommendations"] = state["recommendations"][-1]
-    record = build_record(state, inputs=inputs, total_s=time.perf_counter() - t0, warnings=collector.messages)
-    record_path = Path(request.out).with_suffix(".run.json")
-    record_path.write_text(record.model_dump_json(indent=2), encoding="utf-8")
-    return record, record_path
+    return write_record(state, settings, ctx, time.perf_counter() - t0, collector.messages)

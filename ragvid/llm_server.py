@@ -31,6 +31,8 @@ from typing import IO
 
 import httpx
 
+from tools.errors import RagvidError
+
 # --------------------------------------------------------------------------------------------- vLLM
 
 VLLM_VERSION = "0.33.0"  # the vLLM release the command below is written for (pip install 'vllm==0.33.0')
@@ -106,7 +108,7 @@ SMOLLM2_ALIAS = "smollm2"
 _INSTALL_HINT = "pip install 'llama-cpp-python[server]'"
 
 
-class LLMServerError(RuntimeError):
+class LLMServerError(RagvidError):
     """The local server could not be started; the message is one line."""
 
 

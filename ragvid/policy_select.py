@@ -18,8 +18,8 @@ from typing import Any
 from agents.llm_client import LLMError, StructuredClient
 from agents.llm_policy import LLMPolicy
 from agents.policy import Policy, RulePolicy
-from ragvid.errors import UserError
 from ragvid.settings import Settings
+from tools.errors import InputError, RagvidError
 
 log = logging.getLogger("ragvid.llm")
 
@@ -39,6 +39,8 @@ async def _client(url: str, settings: Settings, stack: AsyncExitStack) -> Struct
 
 
 async def open_policy(settings: Settings, stack: AsyncExitStack, say: Callable[[str], Any]) -> Policy:
+    """The policy ``settings.llm`` asks for, its client and server closed with ``stack``; ``say`` reports
+    which policy runs and why. Raises `InputError` for a demanded endpoint that cannot be used."""
     choice = settings.llm.strip()
     if choice == "rule":
         say("policy: rule (offline, deterministic)")
@@ -61,8 +63,8 @@ async def open_policy(settings: Settings, stack: AsyncExitStack, say: Callable[[
         say("starting the shipped SmolLM2-135M server on 127.0.0.1 …")
         try:
             server = await stack.enter_async_context(SmolLM2Server())
-        except (RuntimeError, OSError) as e:
-            raise UserError(f"--llm smollm2: {e}") from None
+        except (RagvidError, OSError) as e:
+            raise InputError("--llm smollm2", str(e)) from None
         client = StructuredClient(
             server.base_url, server.model, timeout=settings.llm_timeout, response_format=settings.llm_response_format
         )
@@ -74,7 +76,7 @@ async def open_policy(settings: Settings, stack: AsyncExitStack, say: Callable[[
         try:
             client = await _client(choice, settings, stack)
         except LLMError as e:
-            raise UserError(f"--llm: {e}") from None
+            raise InputError("--llm", str(e)) from None
         say(f"policy: llm {client.model} at {choice} (rule fallback per field)")
         return LLMPolicy(client, strict=True, require_valid=True)
-    raise UserError(f"--llm: '{choice}' is not auto, rule, smollm2 or an http(s) URL")
+    raise InputError("--llm", f"'{choice}' is not auto, rule, smollm2 or an http(s) URL")

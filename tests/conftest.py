@@ -18,10 +18,16 @@ from typing import Any
 
 import pytest
 
+from ragvid.settings import Settings
 from tests.llm_server_fixture import smollm2_server  # noqa: F401  (a session fixture for every test)
+from tools.protocols import Capabilities
+from tools.vocabulary import CAMERA_MOTIONS, MUSIC_MOODS, TRANSITIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "sids"
+# what the default offline tools support: every transition, camera motion and mood
+ALL_CAPABILITIES = Capabilities(transitions=frozenset(TRANSITIONS), camera_motions=frozenset(CAMERA_MOTIONS),
+                                moods=frozenset(MUSIC_MOODS), composer="ffmpeg", video="offline", music="procedural")
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -40,8 +46,11 @@ def ragvid_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def run_cli(ragvid_home: Path):  # type: ignore[no-untyped-def]
+    """``ragvid ARGS`` in a subprocess with the session's home and the fast render profile (``env`` adds or
+    overrides variables; ``--profile full`` where full resolution is what a test measures)."""
+
     def run(*args: str, timeout: float = 600, env: dict[str, str] | None = None) -> CliResult:
-        full_env = {**os.environ, "RAGVID_HOME": str(ragvid_home), **(env or {})}
+        full_env = {**os.environ, "RAGVID_HOME": str(ragvid_home), "RAGVID_PROFILE": "fast", **(env or {})}
         proc = subprocess.run(
             [sys.executable, "-m", "ragvid.cli", *args],
             capture_output=True,
@@ -63,8 +72,8 @@ class Rendered:
     cli: CliResult
 
 
-def render(run_cli, sid: Path, out: Path, *extra: str) -> Rendered:  # type: ignore[no-untyped-def]
-    res = run_cli("generate", str(sid), "-o", str(out), "-q", *extra)
+def render(run_cli, sid: Path, out: Path, *extra: str, env: dict[str, str] | None = None) -> Rendered:  # type: ignore[no-untyped-def]
+    res = run_cli("generate", str(sid), "-o", str(out), "-q", *extra, env=env)
     assert res.code == 0, f"generate failed ({res.code}): {res.stderr[-2000:]}"
     record = json.loads(out.with_suffix(".run.json").read_text())
     return Rendered(out, record, res)
@@ -72,9 +81,9 @@ def render(run_cli, sid: Path, out: Path, *extra: str) -> Rendered:  # type: ign
 
 @pytest.fixture(scope="session")
 def demo(run_cli, tmp_path_factory: pytest.TempPathFactory) -> Rendered:  # type: ignore[no-untyped-def]
-    """The README's demo: examples/sids/coffee.json on the embedded defaults."""
+    """The README's demo: examples/sids/coffee.json on the embedded defaults, at full resolution."""
     out = tmp_path_factory.mktemp("demo") / "demo.mp4"
-    return render(run_cli, EXAMPLES / "coffee.json", out)
+    return render(run_cli, EXAMPLES / "coffee.json", out, "--profile", "full")
 
 
 def load_example(name: str) -> ModuleType:
@@ -97,7 +106,7 @@ def rec_model(run_cli, tmp_path_factory: pytest.TempPathFactory) -> Path:  # typ
     real items by history, not a benchmark (that is bench/grm.py)."""
     from rag_recsys.grm.datasets import dataset_dir
 
-    source = dataset_dir("scientific")
+    source = dataset_dir("scientific", Settings().data)
     interactions = json.loads((source / "Scientific.inter.json").read_text())
     texts = json.loads((source / "Scientific.item.json").read_text())
     counts = Counter(str(i) for seq in interactions.values() for i in seq)

@@ -22,7 +22,7 @@ from tools.audio_measure import (
 )
 from tools.cache import ToolCache
 from tools.errors import ToolError
-from tools.ffmpeg import run_ffmpeg
+from tools.ffmpeg import shipped
 from tools.models import BgmSpec, Line
 from tools.music import ProceduralMusic
 from tools.speech import PiperSpeech
@@ -54,7 +54,7 @@ def test_load_mono_downmixes_and_resamples(tmp_path: Path) -> None:
 
 def test_load_mono_decodes_compressed_audio(tmp_path: Path) -> None:
     out = tmp_path / "tone.m4a"
-    run_ffmpeg(["-f", "lavfi", "-i", "sine=frequency=440:duration=1.5", "-c:a", "aac", str(out)], what="test")
+    shipped().run(["-f", "lavfi", "-i", "sine=frequency=440:duration=1.5", "-c:a", "aac", str(out)], what="test")
     x, sr = load_mono(out)
     assert sr == 44_100
     assert x.size / sr == pytest.approx(1.5, abs=0.05)
@@ -86,7 +86,7 @@ async def test_async_lufs_matches_sync_and_gates_silence(tmp_path: Path) -> None
     assert await integrated_lufs(path) == pytest.approx(integrated_lufs_sync(path), abs=0.01)
     quiet = tmp_path / "silence.wav"
     sf.write(quiet, np.zeros(SR * 2, dtype=np.float32), SR)
-    assert integrated_lufs_sync(quiet) == -70.0
+    assert integrated_lufs_sync(quiet) is None  # below the -70 LUFS gate: silence
 
 
 def test_intervals_onsets_and_levels_on_known_bursts() -> None:

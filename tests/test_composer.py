@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from tools.audio_measure import integrated_lufs_sync
 from tools.cache import ToolCache
-from tools.composer import FfmpegComposer, MoviepyComposer, frame_spans, parse_integrated_lufs
-from tools.ffmpeg import run_ffmpeg
+from tools.composer import FfmpegComposer, frame_spans
 from tools.models import (
     ClipRequest,
     Palette,
@@ -36,11 +36,6 @@ BOUNDS = [0.0, 1.5, 3.0, 4.5, 6.0]
 TRANSITIONS = [("cut", 0.0), ("fade", 0.5), ("cut", 0.0), ("wipeleft", 0.4)]  # a cut between two xfades
 HOSTILE = "{\\b1}50% off: 'now' [x], a;b \\N %{pts}"
 VOICE_AT = [(0.5, 1.5), (3.5, 1.5)]  # (start, length) of the two voice lines
-
-
-def lufs(path: Path) -> float | None:
-    proc = run_ffmpeg(["-i", str(path), "-vn", "-af", "ebur128", "-f", "null", "-"], what="measuring")
-    return parse_integrated_lufs(proc.stderr)
 
 
 def build_timeline(root: Path) -> Timeline:
@@ -145,7 +140,7 @@ def test_music_ducks_under_voice(rendered: tuple[Timeline, RenderResult]) -> Non
 
 def test_loudness_on_target(rendered: tuple[Timeline, RenderResult]) -> None:
     tl, res = rendered
-    measured = lufs(res.path)
+    measured = integrated_lufs_sync(res.path)
     assert measured is not None and abs(measured - tl.target_lufs) <= 1.0
     assert res.integrated_lufs == pytest.approx(measured, abs=0.2)
 
@@ -180,13 +175,3 @@ def test_frame_spans_quantise_transitions() -> None:
     assert [s.transition for s in spans] == [0, 15, 0, 12]
     # chain length: each xfade overlaps by its length, so the sum minus overlaps is exactly 180 frames
     assert sum(s.length for s in spans) - sum(s.transition for s in spans) == 180
-
-
-def test_moviepy_baseline_same_timeline(rendered: tuple[Timeline, RenderResult], tmp_path: Path) -> None:
-    tl, _ = rendered
-    res = asyncio.run(MoviepyComposer().render(tl, RenderSettings(width=W, height=H), tmp_path / "mp.mp4"))
-    info = probe(res.path)
-    assert info.video is not None and (info.video.width, info.video.height, info.video.fps) == (W, H, 30.0)
-    assert info.duration == pytest.approx(6.0, abs=0.1) and info.has_faststart
-    assert res.integrated_lufs is not None and abs(res.integrated_lufs - tl.target_lufs) <= 1.5
-    assert any(abs(c - 3.0) <= 2 / 30 for c in detect_cuts(res.path))

@@ -24,9 +24,9 @@ def _toy(folder: Path) -> Path:
 
 def _one_line_error(result: object, exit_code: int = 2) -> str:
     assert result.exit_code == exit_code, result.output
-    stderr = result.stderr.strip()
-    assert stderr and "\n" not in stderr and "Traceback" not in result.output
-    return str(stderr)
+    stderr = str(result.stderr.strip())
+    assert stderr.startswith("error: ") and "\n" not in stderr and "Traceback" not in result.output
+    return stderr.removeprefix("error: ")
 
 
 def test_train_then_eval(tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from rag_recsys.grm.data import (
-    DataError,
     item_codes,
     leave_one_out,
     load_interactions,
@@ -18,6 +17,8 @@ from rag_recsys.grm.data import (
     profile_features,
 )
 from rag_recsys.grm.datasets import dataset_dir, load_dataset, read_sid_index
+from ragvid.settings import Settings
+from tools.errors import InputError
 
 
 def _write(path: Path, doc: object) -> Path:
@@ -41,7 +42,7 @@ def test_token_index_parses_letter_tokens_and_ints(tmp_path: Path) -> None:
 )
 def test_token_index_errors_name_file_and_field(tmp_path: Path, doc: object, field: str) -> None:
     index = _write(tmp_path / "bad.index.json", doc)
-    with pytest.raises(DataError) as err:
+    with pytest.raises(InputError) as err:
         parse_token_index(index)
     message = str(err.value)
     assert message.startswith(f"{index}: {field}:") and "\n" not in message
@@ -50,7 +51,7 @@ def test_token_index_errors_name_file_and_field(tmp_path: Path, doc: object, fie
 def test_malformed_json_is_one_line(tmp_path: Path) -> None:
     path = tmp_path / "u.inter.json"
     path.write_text('{"0": [1, 2,')
-    with pytest.raises(DataError, match=r"u\.inter\.json: file: cannot read"):
+    with pytest.raises(InputError, match=r"u\.inter\.json: file: cannot read"):
         load_interactions(path)
 
 
@@ -58,7 +59,7 @@ def test_item_codes_add_a_dedup_level_and_check_sizes() -> None:
     items = item_codes({"a": [0, 1], "b": [0, 1], "c": [1, 0]}, content_sizes=[2, 2])
     assert items.content_sizes == [2, 2, 2]
     assert items.codes.tolist() == [[0, 1, 0], [0, 1, 1], [1, 0, 0]]
-    with pytest.raises(DataError, match="level sizes"):
+    with pytest.raises(InputError, match="level sizes"):
         item_codes({"a": [0, 5]}, content_sizes=[2, 2])
 
 
@@ -74,7 +75,7 @@ def test_leave_one_out_holds_out_the_last_two_items() -> None:
 
 def test_unknown_item_in_interactions_names_the_user() -> None:
     items = item_codes({"0": [0], "1": [1]})
-    with pytest.raises(DataError, match=r"f: \['u'\]: item '7' is not in the item index"):
+    with pytest.raises(InputError, match=r"f: \['u'\]: item '7' is not in the item index"):
         leave_one_out({"u": ["0", "7", "1"]}, items, "f")
 
 
@@ -105,7 +106,7 @@ def test_profile_features_are_stable_and_order_free() -> None:
 
 def test_shipped_data_sets_load() -> None:
     # the Amazon data is read from ../shared/data (or $RAGVID_DATA), never shipped
-    folder = dataset_dir("scientific")
+    folder = dataset_dir("scientific", Settings().data)
     data = load_dataset(folder, folder / "Scientific.rkmeans_native.index.json")
     assert len(data.items.item_ids) == 4344 and len(data.items.content_sizes) == 5
     assert data.items.content_sizes[-1] == 26  # up to 26 items share a 4-level path

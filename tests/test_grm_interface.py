@@ -114,6 +114,25 @@ def test_ranker_returns_k_rows_and_never_the_users_items(name: str) -> None:
     assert kept.shape == (2, 3) and ((kept >= 0) & (kept < N_ITEMS)).all()
 
 
+@pytest.mark.parametrize("name", MAKERS)
+def test_full_sort_scores_rank_as_an_exhaustive_ranker(name: str) -> None:
+    """A beam as wide as the catalogue searches exhaustively: its top k is the top k of the full-sort scores,
+    and each score is the log-probability the model assigns the item (they sum to 1 over the catalogue)."""
+    torch.manual_seed(1)
+    model = MAKERS[name]()
+    items = _items()
+    histories = [np.array([0, 5, 9]), np.array([4]), np.array([1, 2, 3, 6, 8])]
+    batch = model.batch(items, histories, [[], [], []])
+    with torch.no_grad():
+        scores = model.full_sort_scores(batch, items)
+        state = model.user_state(batch)
+    assert scores.shape == (3, N_ITEMS) and state.shape == (3, 16)
+    ranked = model.ranker(items, N_ITEMS, 5, exclude_seen=False)(histories, [[], [], []])
+    assert ranked.tolist() == scores.topk(5, dim=-1).indices.tolist()
+    if name == "grm":  # SID likelihood alone: a distribution over the catalogue's paths
+        assert torch.allclose(scores.exp().sum(-1), torch.ones(3), atol=1e-4)
+
+
 def test_dense_item_head_is_a_declared_capability() -> None:
     assert _grm(head=True).item_weight == 1.0  # GRMConfig's default item_score_weight
     assert _grm().item_weight is None and _sasrec().item_weight is None

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from pydantic import ValidationError
 
 from rag_recsys.creative import DEFAULT_CREATIVE
@@ -16,7 +17,6 @@ from rag_recsys.grm.pipeline import train_on
 from rag_recsys.grm.popularity import item_counts, popular_items
 from rag_recsys.grm.serving import GRMRecommender, PopularityRecommender, load_recommender
 from rag_recsys.recommender import (
-    HistoryError,
     Recommender,
     ResolvedItem,
     StyleOrHabitChooser,
@@ -24,6 +24,7 @@ from rag_recsys.recommender import (
     resolve_history,
 )
 from rag_recsys.tokenizer import DSIDTokenizer
+from tools.errors import InputError
 
 
 def _synthetic_dataset(folder: Path, sid_index: bool = False) -> Path:
@@ -72,11 +73,11 @@ def test_user_context_schema() -> None:
 
 def test_history_errors_name_the_entry() -> None:
     ctx = UserContext(history=[[0, 1, 2], [0, 9, 2]])
-    with pytest.raises(HistoryError, match=r"history\[1\]: content code 9 at level 1 is out of range"):
+    with pytest.raises(InputError, match=r"history\[1\]: content code 9 at level 1 is out of range"):
         resolve_history(ctx, [4, 2, 3], [], None)
-    with pytest.raises(HistoryError, match=r"history\[0\]: texts and SID files need"):
+    with pytest.raises(InputError, match=r"history\[0\]: texts and SID files need"):
         resolve_history(UserContext(history=["coffee"]), [4, 2, 3], [], None)
-    with pytest.raises(HistoryError, match=r"history\[0\]: content path of 2 codes"):
+    with pytest.raises(InputError, match=r"history\[0\]: content path of 2 codes"):
         resolve_history(UserContext(history=[[0, 1]]), [4, 2, 3], [], None)
 
 
@@ -182,3 +183,16 @@ def test_recommenders_leave_out_what_the_user_has(model_dir: Path) -> None:
     without = pop.recommend(UserContext(history=[top_path]), k=5)
     assert top_path not in [r.content for r in without]
     assert [r.item for r in without[:4]] == [r.item for r in everyone[1:]]  # the rest move up
+
+
+def test_train_on_seeds_the_initial_weights_too(tmp_path: Path) -> None:
+    """The same seed trains the same model whatever the process's torch state was before."""
+    data = load_dataset(_synthetic_dataset(tmp_path / "toy"))
+    cfg = TrainConfig(epochs=1, batch_size=16, eval_every=1, warmup_steps=5, seed=3)
+    weights = []
+    for run, noise in (("a", 1), ("b", 2)):
+        torch.manual_seed(noise)  # what a fresh process, or earlier work in this one, left behind
+        train_on(data, tmp_path / run, "grm", "tiny", cfg, "pytest")
+        weights.append(torch.load(tmp_path / run / "best.pt", weights_only=True)["model"])
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])

@@ -17,6 +17,7 @@ import torch
 from rag_recsys.grm.config import TrainConfig
 from rag_recsys.grm.datasets import dataset_dir, load_dataset
 from rag_recsys.grm.pipeline import evaluate_on, load_model, popularity_metrics, split_dataset, train_on
+from ragvid.settings import Settings
 
 BUDGET_S = 600
 
@@ -33,7 +34,7 @@ def one_thread() -> Iterator[None]:
 @pytest.mark.slow
 @pytest.mark.timeout(BUDGET_S + 120)
 def test_small_preset_beats_popularity_on_scientific(tmp_path: Path, one_thread: None) -> None:
-    folder = dataset_dir("scientific")
+    folder = dataset_dir("scientific", Settings().data)
     data = load_dataset(folder, folder / "Scientific.rkmeans_native.index.json")
     started = time.perf_counter()
     cfg = TrainConfig(epochs=8, lr=2e-3, batch_size=256, eval_every=4, warmup_steps=100, seed=0,

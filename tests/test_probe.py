@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tools.errors import ToolError
-from tools.ffmpeg import run_ffmpeg
+from tools.ffmpeg import shipped
 from tools.probe import (
     black_intervals,
     detect_cuts,
@@ -34,7 +34,7 @@ def make(out: Path, vf: str, *extra: str, faststart: bool = True, audio: bool = 
     args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", *extra]
     if faststart:
         args += ["-movflags", "+faststart"]
-    run_ffmpeg([*args, str(out)], what="making a probe fixture")
+    shipped().run([*args, str(out)], what="making a probe fixture")
     return out
 
 

@@ -19,14 +19,14 @@ from agents.models import ShotInstructions, Source
 from agents.response_schema import PLAIN_TEXT, response_schema
 from rag_recsys.sidfile import load_sid_file
 from rag_recsys.tokenizer import DSIDTokenizer
-from tests.conftest import EXAMPLES
+from tests.conftest import ALL_CAPABILITIES, EXAMPLES
 
 
 @pytest.fixture(scope="module")
 def rule() -> tuple[ShotInstructions, str]:
     loaded = load_sid_file(EXAMPLES / "coffee.json", DSIDTokenizer.load_default())
     brief = Brief.from_loaded(loaded, aspect="9:16", duration=None)
-    return instruction_task(brief).rule(), brief.product_text
+    return instruction_task(brief, ALL_CAPABILITIES).rule(), brief.product_text
 
 
 def conforms(schema: dict[str, Any], value: Any) -> bool:

@@ -17,12 +17,12 @@ pytestmark = pytest.mark.slow
 
 def test_killed_run_resumes_from_checkpoint(tmp_path: Path) -> None:
     home = tmp_path / "home"  # a cold cache of its own, so "cached" below means cached by this run
-    env = {**os.environ, "RAGVID_HOME": str(home)}
+    env = {**os.environ, "RAGVID_HOME": str(home), "RAGVID_PROFILE": "fast"}
     out = tmp_path / "resumed.mp4"
     run_id = kill_during_first_draft(["generate", str(EXAMPLES / "coffee.json"), "-o", str(out)], env)
     assert not out.exists()
     resume_run(run_id, env)
-    assert probe(out).duration > 10
+    assert probe(out).duration == pytest.approx(12.0, abs=0.1)
     record = json.loads(out.with_suffix(".run.json").read_text())
     calls = record["tool_calls"]
     # the voice lines were synthesized once, before the crash, and not again after it
@@ -36,7 +36,7 @@ def test_killed_run_resumes_from_checkpoint(tmp_path: Path) -> None:
 def test_killed_rag_run_resumes_inside_its_vga_subgraph(rec_model: Path, tmp_path: Path) -> None:
     """`ragvid recommend --generate` killed mid-draft: `ragvid generate --resume` continues inside the VGA
     subgraph with the recommendation it had, without asking the recommender again or redoing speech."""
-    env = {**os.environ, "RAGVID_HOME": str(tmp_path / "home")}
+    env = {**os.environ, "RAGVID_HOME": str(tmp_path / "home"), "RAGVID_PROFILE": "fast"}
     out = tmp_path / "rag.mp4"
     user = EXAMPLES.parent / "users" / "lab_tech.json"
     run_id = kill_during_first_draft(

@@ -46,7 +46,7 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
     out = str(tmp_path / "x.json")
     long_brand = runner.invoke(sid_app, ["encode", "coffee", "--brand", "b" * 121, "-o", out])
     assert long_brand.exit_code == 2
-    assert long_brand.stderr.strip() == "meta.brand: text too long: 121 characters (max 120)"
+    assert long_brand.stderr.strip() == "error: meta.brand: text too long: 121 characters (max 120)"
 
     no_image = runner.invoke(sid_app, ["encode", "coffee", "--image", "nope.png", "-o", out])
     assert no_image.exit_code == 2 and "--image[0]: file not found: nope.png" in no_image.stderr

@@ -12,12 +12,12 @@ import pytest
 
 from rag_recsys.sidfile import (
     ProductMeta,
-    SidFileError,
     encode_sid,
     load_sid_file,
     write_sid_file,
 )
 from rag_recsys.tokenizer import DSIDTokenizer
+from tools.errors import InputError
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -101,7 +101,7 @@ def test_errors_name_the_field(
     tok: DSIDTokenizer, coffee: dict, tmp_path: Path, key: str, value: Any, field: str, message: str
 ) -> None:
     path = _write(tmp_path, _bad(coffee, key, value))
-    with pytest.raises(SidFileError) as info:
+    with pytest.raises(InputError) as info:
         load_sid_file(path, tok)
     text = str(info.value)
     assert info.value.field == field
@@ -115,20 +115,20 @@ def test_unknown_content_path_with_in_range_codes(tok: DSIDTokenizer, coffee: di
     )
     path = _write(tmp_path, _bad(coffee, "content", missing))
     pattern = r"content: unknown code path \[.*\] \(not in lexicon ragvid-gpt-v2\+"
-    with pytest.raises(SidFileError, match=pattern):
+    with pytest.raises(InputError, match=pattern):
         load_sid_file(path, tok)
 
 
 def test_malformed_json_and_missing_file(tok: DSIDTokenizer, tmp_path: Path) -> None:
     path = _write(tmp_path, '{\n  "tokenizer": "x",\n  "content": [1, 2,\n}')
-    with pytest.raises(SidFileError, match=r"coffee\.json: json: malformed JSON at line 4 column 1") as info:
+    with pytest.raises(InputError, match=r"coffee\.json: json: malformed JSON at line 4 column 1") as info:
         load_sid_file(path, tok)
     assert info.value.field == "json"
-    with pytest.raises(SidFileError, match=r"nope\.json: file: not found"):
+    with pytest.raises(InputError, match=r"nope\.json: file: not found"):
         load_sid_file(tmp_path / "nope.json", tok)
-    with pytest.raises(SidFileError, match="json: expected a JSON object, got list"):
+    with pytest.raises(InputError, match="json: expected a JSON object, got list"):
         load_sid_file(_write(tmp_path, "[1, 2]"), tok)
-    with pytest.raises(SidFileError, match="content: required but missing"):
+    with pytest.raises(InputError, match="content: required but missing"):
         load_sid_file(_write(tmp_path, {"tokenizer": tok.version, "creative": [1, 1]}), tok)
 
 
@@ -165,5 +165,5 @@ def test_shipped_examples_load(tok: DSIDTokenizer, name: str, tmp_path: Path) ->
     copy = tmp_path / name
     shutil.copy(EXAMPLES / "sids" / name, copy)
     if loaded.image_paths:
-        with pytest.raises(SidFileError, match=r"meta\.images\[0\]: file not found"):
+        with pytest.raises(InputError, match=r"meta\.images\[0\]: file not found"):
             load_sid_file(copy, tok)

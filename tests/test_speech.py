@@ -17,7 +17,7 @@ from tools.cache import ToolCache
 from tools.errors import ToolError
 from tools.models import Line
 from tools.protocols import Speech, Tool
-from tools.speech import LEAD_IN, EdgeSpeech, EspeakSpeech, FallbackSpeech, PiperSpeech, make_speech
+from tools.speech import PAD_BEFORE, EdgeSpeech, EspeakSpeech, FallbackSpeech, PiperSpeech, make_speech
 from tools.speech.edge import edge_rate
 
 TEXT = "Meet the new AeroPress Go. Brew barista coffee anywhere, in under a minute."
@@ -41,7 +41,7 @@ async def test_piper_line_is_trimmed_measured_and_timed(piper: PiperSpeech) -> N
     assert r.duration == pytest.approx(info.frames / info.samplerate, abs=1e-6)
     x, sr = load_mono(r.path)
     # lead-in kept (~60 ms), and the reported onset is what an independent measurement finds
-    assert r.onset == pytest.approx(LEAD_IN, abs=0.02)
+    assert r.onset == pytest.approx(PAD_BEFORE, abs=0.02)
     measured = first_onset(x, sr)
     assert measured is not None and measured == pytest.approx(r.onset, abs=0.01)
     assert np.max(np.abs(x[: int(0.04 * sr)])) < 0.02
@@ -85,7 +85,7 @@ async def test_concurrent_lines_are_safe(piper: PiperSpeech) -> None:
     lines = [Line(line_id=f"c{i}", text=f"Line number {i}, spoken in parallel.") for i in range(3)]
     results = await asyncio.gather(*(piper.synthesize(line) for line in lines))
     assert len({r.path for r in results}) == 3
-    assert all(r.duration > 1.0 and r.onset == pytest.approx(LEAD_IN, abs=0.02) for r in results)
+    assert all(r.duration > 1.0 and r.onset == pytest.approx(PAD_BEFORE, abs=0.02) for r in results)
 
 
 async def test_bad_lines_are_clear_errors(piper: PiperSpeech) -> None:

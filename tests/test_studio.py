@@ -73,7 +73,7 @@ def _scratch_config(folder: Path) -> Path:
 
 def test_langgraph_json_serves_vga_offline() -> None:
     config = json.loads((ROOT / "langgraph.json").read_text())
-    assert config["graphs"] == {"vga": "./graphs/studio.py:vga", "rag": "./graphs/studio.py:rag"}
+    assert config["graphs"] == {"vga": "./ragvid/studio.py:vga", "rag": "./ragvid/studio.py:rag"}
     # the server's PyPI version check; set in the config so a plain `langgraph dev` skips it too
     assert config["env"]["LANGGRAPH_NO_VERSION_CHECK"] == "true"
 
@@ -112,7 +112,8 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory, rec_model: Path) -> Ite
         # blockbuster aborts the run at the first call (docs/studio.md)
         "--allow-blocking",
     ]
-    env = {**os.environ, **OFFLINE_ENV, "RAGVID_HOME": str(home), "RAGVID_MODEL": str(rec_model)}
+    env = {**os.environ, **OFFLINE_ENV, "RAGVID_HOME": str(home), "RAGVID_MODEL": str(rec_model),
+           "RAGVID_PROFILE": "fast"}  # fmt: skip
     for key in ("LANGSMITH_API_KEY", "LANGCHAIN_API_KEY", "LANGGRAPH_CLOUD_LICENSE_KEY"):
         env.pop(key, None)
     with log.open("wb") as sink:
@@ -159,15 +160,16 @@ def test_dev_server_lists_the_vga_graph(dev_server: DevServer) -> None:
 def test_run_streams_progress_and_final_state(dev_server: DevServer, tmp_path: Path) -> None:
     client = langgraph_sdk.get_sync_client(url=dev_server.url, timeout=httpx.Timeout(RUN_S, connect=10))
     (assistant,) = client.assistants.search(graph_id="vga")
+    # Studio's form: the request with its fields, the SID's JSON inline among them
+    schema = client.assistants.get_schemas(assistant["assistant_id"])["input_schema"]
+    request_schema = schema["$defs"]["GenerateRequest"]["properties"]
+    assert {"sid", "sid_file", "out", "aspect", "duration", "run_id"} <= set(request_schema), request_schema
+    assert request_schema["aspect"]["enum"] == ["9:16", "16:9", "1:1"]
     thread = client.threads.create()
     out = tmp_path / "studio.mp4"
-    request = {
-        "sid_file": str(EXAMPLES / "coffee.json"),
-        "out": str(out),
-        "aspect": "9:16",
-        "duration": 15,
-        "run_id": "studio-test",
-    }
+    sid = json.loads((EXAMPLES / "coffee.json").read_text())
+    sid["meta"]["images"] = [str((EXAMPLES / i).resolve()) for i in sid["meta"]["images"]]
+    request = {"sid": sid, "out": str(out), "aspect": "9:16", "duration": 12, "run_id": "studio-test"}
     custom: list[dict[str, Any]] = []
     values: list[dict[str, Any]] = []
     other: list[tuple[str, Any]] = []
@@ -203,10 +205,25 @@ def test_run_streams_progress_and_final_state(dev_server: DevServer, tmp_path: P
     assert state["critiques"] and state["drafts"]
     # the run wrote into the server's RAGVID_HOME (the offline default context), not the user's
     assert (dev_server.home / "runs" / "studio-test").is_dir()
+    assert state["brief"][-1]["sid_file"] is None and state["brief"][-1]["content_path"] == sid["content"]
 
     # the thread keeps the final state (the dev server's checkpointer)
     kept = client.threads.get_state(thread["thread_id"])
     assert kept["values"]["final"][-1]["path"] == str(out)
+
+
+def test_a_malformed_inline_sid_is_one_line_naming_the_field(dev_server: DevServer, tmp_path: Path) -> None:
+    client = langgraph_sdk.get_sync_client(url=dev_server.url, timeout=httpx.Timeout(60, connect=10))
+    (assistant,) = client.assistants.search(graph_id="vga")
+    sid = json.loads((EXAMPLES / "coffee.json").read_text())
+    sid["content"] = [82, -1, 7]
+    errors = [part.data for part in client.runs.stream(
+        client.threads.create()["thread_id"], assistant["assistant_id"],
+        input={"request": {"sid": sid, "out": str(tmp_path / "x.mp4")}}, stream_mode=["values"],
+    ) if part.event == "error"]  # fmt: skip
+    assert errors, dev_server.tail()
+    message = errors[0]["message"]
+    assert "request.sid.content[1]: codes are non-negative integers, got -1" in message and "\n" not in message
 
 
 def test_dev_server_lists_the_rag_graph(dev_server: DevServer) -> None:
@@ -224,7 +241,7 @@ def test_rag_run_streams_from_inside_its_subgraph(dev_server: DevServer, tmp_pat
     (assistant,) = client.assistants.search(graph_id="rag")
     thread = client.threads.create()
     out = tmp_path / "rag.mp4"
-    request = {"sid_file": "", "out": str(out), "duration": 8, "run_id": "studio-rag", "graph": "rag"}
+    request = {"out": str(out), "duration": 8, "run_id": "studio-rag"}
     user = json.loads((EXAMPLES.parent / "users" / "lab_tech.json").read_text())
     custom: list[dict[str, Any]] = []
     values: list[dict[str, Any]] = []

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from tools.escape import ass_text, ffmpeg_filter_value, ffmpeg_path
-from tools.ffmpeg import run_ffmpeg
+from tools.ffmpeg import shipped
 from tools.fonts import FONT_BOLD, FONT_DIR, FONT_FAMILY, FONT_REGULAR, text_width_px
 from tools.models import SubtitleCue, SubtitleStyle, TextOverlay
 from tools.subtitles import AssSubtitles, ass_color, ass_time, read_ass_events, wrap_lines
@@ -75,12 +75,12 @@ def test_hostile_values_survive_a_real_filtergraph(tmp_path: Path) -> None:
         f"drawtext=fontfile={ffmpeg_path(FONT_REGULAR)}:expansion=none:text={ffmpeg_filter_value(text)},"
         f"ass=filename={ffmpeg_path(ass)}:fontsdir={ffmpeg_path(FONT_DIR)}"
     )
-    run_ffmpeg(["-f", "lavfi", "-i", graph, "-frames:v", "1", str(tmp_path / "o.png")], what="hostile graph")
+    shipped().run(["-f", "lavfi", "-i", graph, "-frames:v", "1", str(tmp_path / "o.png")], what="hostile graph")
     assert (tmp_path / "o.png").stat().st_size > 0
 
 
 def _render(ass: Path, w: int, h: int, t: float, out: Path) -> np.ndarray:
-    run_ffmpeg(
+    shipped().run(
         ["-f", "lavfi", "-i", f"color=c=0x336699:s={w}x{h}:d=10", "-ss", str(t), "-vf",
          f"ass=filename={ffmpeg_path(ass)}:fontsdir={ffmpeg_path(FONT_DIR)}", "-frames:v", "1", str(out)],
         what="rendering subtitles",

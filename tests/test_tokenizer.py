@@ -11,9 +11,8 @@ import pytest
 
 from rag_recsys import rqkmeans
 from rag_recsys.build import build
-from rag_recsys.creative import CAMERA_MOTIONS, DEFAULT_CREATIVE, MUSIC_MOODS, TRANSITIONS, all_styles
+from rag_recsys.creative import DEFAULT_CREATIVE, all_styles
 from rag_recsys.embedding import get_text_encoder
-from rag_recsys.lexicon import UnknownCodeError
 from rag_recsys.product_queries import PRODUCT_QUERIES
 from rag_recsys.taxonomy import PACKAGED_TAXONOMY, category_text, load_taxonomy
 from rag_recsys.tokenizer import (
@@ -24,6 +23,8 @@ from rag_recsys.tokenizer import (
     head_nouns,
     named_words,
 )
+from tools.errors import InputError
+from tools.vocabulary import CAMERA_MOTIONS, MUSIC_MOODS, TRANSITIONS
 
 
 @pytest.fixture(scope="module")
@@ -125,9 +126,9 @@ def test_in_range_path_missing_from_lexicon_is_unknown(tok: DSIDTokenizer) -> No
     valid = {tuple(p) for p in tok.lexicon.content_paths()}
     missing = next([a, b, c] for a in range(128) for b in range(32) for c in range(16) if (a, b, c) not in valid)
     assert not tok.lexicon.has_content(missing)
-    with pytest.raises(UnknownCodeError, match=re.escape(str(missing))):
+    with pytest.raises(InputError, match=re.escape(str(missing))):
         tok.lexicon.content(missing)
-    with pytest.raises(UnknownCodeError):
+    with pytest.raises(InputError):
         tok.lexicon.creative([10, 0])
 
 

@@ -11,6 +11,7 @@ from PIL import Image, ImageDraw
 
 from tools.cache import ToolCache
 from tools.errors import BackendMissing, ToolError
+from tools.ffmpeg import shipped
 from tools.models import ClipRequest, Palette
 from tools.probe import black_intervals, frame_diffs, frames, frozen_intervals, probe
 from tools.video import (
@@ -134,7 +135,7 @@ async def test_stock_folder_picks_by_keywords_and_conforms(cache: ToolCache, tmp
     folder.mkdir()
     for name, colour in (("coffee_beans_roast", (120, 70, 30)), ("ocean_waves", (20, 80, 200))):
         raw = (np.full((240, 320, 3), colour, np.uint8).tobytes() for _ in range(15))  # 0.5 s, 4:3
-        encode_frames(raw, 320, 240, 30, folder / f"{name}.mp4")
+        encode_frames(raw, 320, 240, 30, folder / f"{name}.mp4", shipped())
     (folder / "ocean_waves.txt").write_text("sea beach summer")
     gen = StockFolderVideo(folder, cache)
     clip = await gen.generate(req(prompt="A cup of fresh coffee, roast aroma", duration=1.2))

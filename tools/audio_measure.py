@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tools.errors import ToolError
-from tools.ffmpeg import arun_ffmpeg, run_ffmpeg
+from tools.ffmpeg import Ffmpeg, shipped
 
 FloatArray = npt.NDArray[np.float32]
 Interval = tuple[float, float]
@@ -60,41 +60,55 @@ def load_mono(path: Path | str, sr: int | None = None) -> tuple[FloatArray, int]
 # ---------------------------------------------------------------------------------------- loudness
 
 _SUMMARY_I = re.compile(r"Summary:.*?\bI:\s*(-?\d+(?:\.\d+)?|-?inf)\s*LUFS", re.S)
+SILENCE_LUFS = -70.0  # BS.1770's absolute gate: ebur128 reports anything quieter as this or -inf
 
 
-def _ebur128_args(path: Path | str) -> list[str]:
+def ebur128_args(path: Path | str) -> list[str]:
+    """The ffmpeg arguments that print the ebur128 summary of a file's first audio stream."""
     # An absolute path cannot be mistaken for a protocol URL or an option by ffmpeg.
     src = str(Path(path).resolve())
     return ["-nostats", "-i", src, "-map", "0:a:0", "-af", "ebur128=framelog=quiet", "-f", "null", "-"]
 
 
-def _parse_integrated(stderr: str, path: Path | str) -> float:
+def parse_integrated_lufs(stderr: str) -> float | None:
+    """The integrated loudness (LUFS) of ffmpeg's ebur128 summary in ``stderr``; None for silence (at or
+    below the -70 LUFS gate). Raises ToolError when there is no summary."""
     m = _SUMMARY_I.search(stderr)
     if not m:
-        raise ToolError(f"ebur128 printed no integrated loudness for {path}")
+        raise ToolError("ffmpeg's ebur128 printed no integrated loudness")
     value = float(m.group(1))
-    return max(value, -70.0)  # BS.1770's absolute gate: anything quieter is reported as -70
+    return None if value <= SILENCE_LUFS else value
 
 
-def integrated_lufs_sync(path: Path | str) -> float:
-    """Integrated loudness (ITU-R BS.1770 / EBU R128) measured by ffmpeg's ebur128 filter."""
-    proc = run_ffmpeg(_ebur128_args(path), what=f"measuring loudness of {Path(path).name}")
-    return _parse_integrated(proc.stderr, path)
+def loudness_text(lufs: float | None) -> str:
+    """An integrated loudness as people read it: ``"-14.1 LUFS"``, or ``"silent"`` for None."""
+    return "silent" if lufs is None else f"{lufs:.1f} LUFS"
 
 
-async def integrated_lufs(path: Path | str) -> float:
-    stderr = await arun_ffmpeg(_ebur128_args(path), what=f"measuring loudness of {Path(path).name}")
-    return _parse_integrated(stderr, path)
+def integrated_lufs_sync(path: Path | str, ffmpeg: Ffmpeg | None = None) -> float | None:
+    """Integrated loudness (ITU-R BS.1770 / EBU R128, LUFS) of a media file's first audio stream,
+    measured by ffmpeg's ebur128 filter; None for silence."""
+    proc = (ffmpeg or shipped()).run(ebur128_args(path), what=f"measuring loudness of {Path(path).name}")
+    return parse_integrated_lufs(proc.stderr)
+
+
+async def integrated_lufs(path: Path | str, ffmpeg: Ffmpeg | None = None) -> float | None:
+    """`integrated_lufs_sync` without blocking the event loop."""
+    stderr = await (ffmpeg or shipped()).arun(ebur128_args(path), what=f"measuring loudness of {Path(path).name}")
+    return parse_integrated_lufs(stderr)
 
 
 # ---------------------------------------------------------------------------------------- envelopes
 
 
 def db(x: float) -> float:
+    """Linear amplitude `x` (1.0 = full scale) in dBFS, 20·log10(x); zero or less reads as FLOOR_DB, never -inf."""
     return float(20.0 * np.log10(max(float(x), _EPS)))
 
 
 def peak_db(samples: npt.ArrayLike) -> float:
+    """Sample peak (dBFS) of float samples in [-1, 1], any shape; FLOOR_DB when there are none. Not the true
+    (inter-sample) peak."""
     a = np.asarray(samples, dtype=np.float64)
     return db(float(np.max(np.abs(a)))) if a.size else FLOOR_DB
 
@@ -194,6 +208,7 @@ def onsets(
 
 
 def first_onset(samples: npt.ArrayLike, sr: int, relative_db: float = -30.0) -> float | None:
+    """The first of `onsets`: seconds from the start of `samples` to the first sound; None for silence."""
     found = onsets(samples, sr, relative_db=relative_db)
     return found[0] if found else None
 

@@ -17,6 +17,8 @@ from pydantic import BaseModel
 
 
 def content_key(tool: str, version: str, request: BaseModel | dict[str, object], *files: Path) -> str:
+    """The cache key of one tool call: 32 hex characters of SHA-256 over (tool, version, the request as sorted
+    JSON) and the bytes of each of `files` (by content, not path). Raises OSError when a file cannot be read."""
     payload = request.model_dump(mode="json") if isinstance(request, BaseModel) else request
     h = hashlib.sha256()
     h.update(json.dumps([tool, version, payload], sort_keys=True, default=str).encode())
@@ -27,11 +29,15 @@ def content_key(tool: str, version: str, request: BaseModel | dict[str, object],
 
 
 class ToolCache:
+    """Tool outputs under `root`, one file per key at ``root/<key[:2]>/<key><suffix>``; an entry appears only
+    once complete (atomic rename), so its existence means it can be trusted."""
+
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
 
     def path_for(self, key: str, suffix: str) -> Path:
+        """Where entry `key` lives (or will), whether or not it exists yet; sidecars use another `suffix`."""
         return self.root / key[:2] / f"{key}{suffix}"
 
     async def get_or_create(self, key: str, suffix: str, make: Callable[[Path], Awaitable[None]]) -> tuple[Path, bool]:

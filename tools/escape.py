@@ -31,10 +31,10 @@ def _strip_controls(s: str) -> str:
 
 
 def ass_text(s: str) -> str:
-    """Make untrusted `s` a literal in an ASS Dialogue Text field.
+    r"""Make untrusted `s` a literal in an ASS Dialogue Text field.
 
-    Override blocks cannot open (`{`/`}` become libass's `\\{`/`\\}` escapes), an author's backslash
-    cannot start an escape, and line breaks in the input become spaces: only the writer inserts `\\N`
+    Override blocks cannot open (`{`/`}` become libass's `\{`/`\}` escapes), an author's backslash
+    cannot start an escape, and line breaks in the input become spaces: only the writer inserts `\N`
     (join wrapped lines with `ASS_NEWLINE`)."""
     s = _LINE_BREAKS.sub(" ", s)
     s = _strip_controls(s)

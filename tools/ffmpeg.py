@@ -1,58 +1,77 @@
 """Locating and running ffmpeg.
 
 The wheel of `imageio-ffmpeg` carries an ffmpeg built with libass, drawtext and xfade, so a fresh
-machine needs no system package; `RAGVID_FFMPEG` or a system ffmpeg on PATH override it.
+machine needs no system package. Which binary a run uses is a value (`Ffmpeg`), handed to the tools
+that run it by the shell (the `RAGVID_FFMPEG` setting overrides the shipped one); a tool built without
+one uses `shipped()`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import os
 import shutil
 import subprocess
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from tools.errors import ToolError
 
 
+@dataclass(frozen=True)
+class Ffmpeg:
+    """One ffmpeg executable. Commands are argv lists (never a shell): untrusted text can reach ffmpeg
+    only through escaped filter values (`tools.escape`)."""
+
+    exe: str
+
+    @classmethod
+    def find(cls, override: str | None = None) -> Ffmpeg:
+        """``override`` when given, else the binary inside the `imageio-ffmpeg` wheel, else ``ffmpeg`` on
+        PATH. Raises ToolError when there is none."""
+        if override:
+            return cls(override)
+        try:
+            import imageio_ffmpeg
+
+            return cls(str(imageio_ffmpeg.get_ffmpeg_exe()))
+        except Exception:  # the wheel is a dependency, but a broken install should still find PATH
+            found = shutil.which("ffmpeg")
+            if found:
+                return cls(found)
+        raise ToolError("ffmpeg not found: install the 'imageio-ffmpeg' package or set RAGVID_FFMPEG")
+
+    def command(self, args: Sequence[str]) -> list[str]:
+        """The argv that runs `args`: the executable, then ``-hide_banner -nostdin -y`` (no banner, never a prompt
+        on stdin, outputs overwritten)."""
+        return [self.exe, "-hide_banner", "-nostdin", "-y", *args]
+
+    def run(self, args: Sequence[str], *, what: str) -> subprocess.CompletedProcess[str]:
+        """Run to the end; ``what`` completes "ffmpeg failed while …". Raises ToolError with the last lines
+        of ffmpeg's log on a non-zero exit."""
+        proc = subprocess.run(self.command(args), capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise _failed(what, proc.returncode, proc.stderr)
+        return proc
+
+    async def arun(self, args: Sequence[str], *, what: str) -> str:
+        """`run` without blocking the event loop; returns stderr (ffmpeg prints measurements there)."""
+        proc = await asyncio.create_subprocess_exec(
+            *self.command(args), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+        )
+        _, err = await proc.communicate()
+        stderr = err.decode("utf-8", "replace")
+        if proc.returncode != 0:
+            raise _failed(what, proc.returncode, stderr)
+        return stderr
+
+
+def _failed(what: str, code: int | None, stderr: str) -> ToolError:
+    tail = "\n".join(stderr.strip().splitlines()[-6:])
+    return ToolError(f"ffmpeg failed while {what} (exit {code}): {tail}")
+
+
 @functools.cache
-def ffmpeg_exe() -> str:
-    override = os.environ.get("RAGVID_FFMPEG")
-    if override:
-        return override
-    try:
-        import imageio_ffmpeg
-
-        return str(imageio_ffmpeg.get_ffmpeg_exe())
-    except Exception:  # the wheel is a dependency, but a broken install should still find PATH
-        found = shutil.which("ffmpeg")
-        if found:
-            return found
-    raise ToolError("ffmpeg not found: install the 'imageio-ffmpeg' package or set RAGVID_FFMPEG")
-
-
-def _cmd(args: Sequence[str]) -> list[str]:
-    # argv lists only (never a shell): untrusted text can reach ffmpeg only through escaped filters
-    return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *args]
-
-
-def run_ffmpeg(args: Sequence[str], *, what: str) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(_cmd(args), capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-6:])
-        raise ToolError(f"ffmpeg failed while {what} (exit {proc.returncode}): {tail}")
-    return proc
-
-
-async def arun_ffmpeg(args: Sequence[str], *, what: str) -> str:
-    """Async variant; returns stderr (ffmpeg prints measurements there)."""
-    proc = await asyncio.create_subprocess_exec(
-        *_cmd(args), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
-    )
-    _, err = await proc.communicate()
-    stderr = err.decode("utf-8", "replace")
-    if proc.returncode != 0:
-        tail = "\n".join(stderr.strip().splitlines()[-6:])
-        raise ToolError(f"ffmpeg failed while {what} (exit {proc.returncode}): {tail}")
-    return stderr
+def shipped() -> Ffmpeg:
+    """The ffmpeg of the `imageio-ffmpeg` wheel (or PATH): what a tool uses when it is given none."""
+    return Ffmpeg.find()

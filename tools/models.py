@@ -11,6 +11,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, NonNegativeFloat, PositiveFloat, PositiveInt
 
+from tools.limits import TARGET_LUFS
+from tools.vocabulary import CameraMotion, HexColour, Palette, Transition
+
 
 class RenderSettings(BaseModel):
     """Encoder settings; the draft profile trades fidelity for speed during reflection."""
@@ -22,16 +25,6 @@ class RenderSettings(BaseModel):
     crf: int = 20
     threads: int = 2
     audio_bitrate: str = "192k"
-
-
-CameraMotion = Literal["push_in", "pull_out", "pan_left", "pan_right", "tilt_up", "parallax", "static"]
-
-
-class Palette(BaseModel):
-    background: str
-    surface: str
-    text: str
-    accent: str
 
 
 class ClipRequest(BaseModel):
@@ -51,6 +44,9 @@ class ClipRequest(BaseModel):
 
 
 class Clip(BaseModel):
+    """One shot's generated footage, an MP4: size (pixels) and fps are the request's, ``duration`` (s) is on the
+    frame grid (whole frames at ``fps``); ``backend`` names the generator, ``cached`` a tool-cache hit."""
+
     shot_id: str
     path: Path
     duration: float
@@ -72,12 +68,19 @@ class Line(BaseModel):
 
 
 class WordTiming(BaseModel):
+    """One word's span in seconds from the start of its speech WAV: reported by the engine where it gives word
+    boundaries (edge-tts), else estimated (`tools.speech.base.estimate_words`)."""
+
     word: str
     start: NonNegativeFloat
     end: NonNegativeFloat
 
 
 class SpeechResult(BaseModel):
+    """One spoken line: a trimmed mono 16-bit WAV at the engine's own rate, its ``duration`` (s), the measured
+    ``onset`` (s) and word timings relative to the file start. ``fallback_from`` names the back-end that
+    failed when another one spoke the line (`FallbackSpeech`)."""
+
     line_id: str
     path: Path  # mono WAV, leading/trailing silence trimmed
     duration: float
@@ -89,6 +92,10 @@ class SpeechResult(BaseModel):
 
 
 class BgmSpec(BaseModel):
+    """What the music tool composes: ``mood`` in free words (mapped by `tools.vocabulary.mood_of`), tempo in
+    beats per minute, length in seconds, the time of the first beat (s), accent hits at the cuts (s), the key
+    ('C', 'F#', 'Am') and a seed for the arrangement's details."""
+
     mood: str
     bpm: PositiveFloat
     duration: PositiveFloat
@@ -99,6 +106,9 @@ class BgmSpec(BaseModel):
 
 
 class AudioTrack(BaseModel):
+    """A composed music track: the WAV, its duration (s) and its beat times (s) as the tool delivered them (a
+    library track may keep its own tempo; the Critic checks the cuts against these)."""
+
     path: Path
     duration: float
     beats: list[float]
@@ -107,10 +117,14 @@ class AudioTrack(BaseModel):
 
 
 class SubtitleStyle(BaseModel):
+    """How cues look. Sizes are pixels at the 1080×1920 reference (``font_size``, ``outline_width``;
+    ``margin_v`` from the bottom edge), scaled to the output size by the writer; colours are ``#RRGGBB``;
+    ``max_chars_per_line`` and ``max_lines`` bound one page of a cue (a longer cue is split into pages)."""
+
     font: str = "DejaVu Sans"
     font_size: int = 64  # at the 1080-wide reference; scaled with PlayResX
-    primary: str = "#FFFFFF"
-    outline: str = "#000000"
+    primary: HexColour = "#FFFFFF"
+    outline: HexColour = "#000000"
     outline_width: float = 4.0
     bold: bool = True
     margin_v: int = 260  # from the bottom, at 1920 high
@@ -119,6 +133,8 @@ class SubtitleStyle(BaseModel):
 
 
 class SubtitleCue(BaseModel):
+    """One subtitle, shown over [start, end) in seconds on the output timeline."""
+
     start: NonNegativeFloat
     end: NonNegativeFloat
     text: str  # untrusted: escaped by the writer, never raw ASS
@@ -133,8 +149,8 @@ class TextOverlay(BaseModel):
     role: Literal["title", "badge", "cta", "caption"] = "title"
     position: Literal["top", "center", "bottom"] = "top"
     font_size: int = 84
-    color: str = "#FFFFFF"
-    box_color: str | None = None  # a filled card behind the text (full frame for the CTA)
+    color: HexColour = "#FFFFFF"
+    box_color: HexColour | None = None  # a filled card behind the text (full frame for the CTA)
     full_frame: bool = False
 
 
@@ -146,17 +162,23 @@ class TimelineShot(BaseModel):
     clip: Path
     start: NonNegativeFloat
     end: PositiveFloat
-    transition_in: str = "cut"  # "cut" or an ffmpeg xfade name
+    transition_in: Transition = "cut"
     transition_seconds: NonNegativeFloat = 0.0
 
 
 class VoiceClip(BaseModel):
+    """A speech WAV placed on the output timeline; its speech starts at ``start`` plus the WAV's measured onset."""
+
     line_id: str
     path: Path
     start: NonNegativeFloat  # where the WAV file's t=0 lands on the timeline
 
 
 class Ducking(BaseModel):
+    """Ducking of the music under the voice with ffmpeg's ``sidechaincompress`` (RMS detection): ``threshold``
+    as linear amplitude 0..1, ``ratio`` n:1, attack and release in ms. ``music_gain_db`` is a fixed gain (dB)
+    on the music bus before it is ducked."""
+
     threshold: float = 0.02
     ratio: float = 12.0
     attack_ms: float = 20.0
@@ -165,6 +187,10 @@ class Ducking(BaseModel):
 
 
 class Timeline(BaseModel):
+    """Everything the composer renders: frame size (pixels) and fps, ``duration`` (s), shots that meet end to
+    start, the voice clips, the music (looped when shorter than the video), the ducking, the ASS file to burn
+    in and the integrated loudness target (LUFS, EBU R128)."""
+
     width: PositiveInt
     height: PositiveInt
     fps: PositiveInt = 30
@@ -174,10 +200,13 @@ class Timeline(BaseModel):
     music: Path | None = None
     ducking: Ducking = Field(default_factory=Ducking)
     subtitles: Path | None = None  # an ASS file made by the subtitle tool (cues + overlays)
-    target_lufs: float = -14.0
+    target_lufs: float = TARGET_LUFS
 
 
 class RenderResult(BaseModel):
+    """A rendered MP4: ``duration`` (s, the timeline's), size in pixels, the integrated loudness measured on
+    the file (LUFS; None for silence), the stem WAVs by bus and the ffmpeg argv of the final pass."""
+
     path: Path
     duration: float
     width: int

@@ -27,6 +27,7 @@ from tools.cache import ToolCache, content_key
 from tools.errors import ToolError
 from tools.models import AudioTrack, BgmSpec
 from tools.timing import beat_grid
+from tools.vocabulary import MUSIC_MOODS, MusicMood, mood_of
 
 log = logging.getLogger("ragvid.tools")
 
@@ -41,6 +42,10 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Mood:
+    """One mood's arrangement: chord progressions (scale degrees), chord length in bars, the instrument of each
+    part (None: no such part), notes per beat of lead and bass, the drum pattern (beat positions in a bar),
+    how deep the pad ducks under the kick, a riser into each cut, reverb send and level factors per part."""
+
     progressions: tuple[tuple[int, ...], ...]  # scale degrees (0 = tonic); the seed picks one
     bars_per_chord: int
     pad: str | None  # "saw", "strings", "sine", "organ"
@@ -59,7 +64,7 @@ class Mood:
     levels: dict[str, float] = field(default_factory=dict)
 
 
-MOODS: dict[str, Mood] = {
+MOODS: dict[MusicMood, Mood] = {
     "warm": Mood(((0, 5, 3, 4), (0, 3, 5, 4)), 1, "saw", 1400, "piano", 2, "sine", 1, (0, 2), (), 2,
                  hat_offbeat=True, riser=False, reverb=0.3),
     "minimal": Mood(((0, 3), (5, 3)), 2, "sine", 2000, "pluck", 1, "sine", 0.5, (0,), (), 2,
@@ -82,34 +87,20 @@ MOODS: dict[str, Mood] = {
                     riser=False, reverb=0.55, levels={"crash": 0.5}),
 }  # fmt: skip
 
-# Plan and lexicon moods are free words; these route common ones to the nearest palette.
-ALIASES: dict[str, str] = {
-    "upbeat": "pop", "happy": "pop", "bright": "pop", "fresh": "pop", "energetic": "driving",
-    "sport": "driving", "sporty": "driving", "bold": "driving", "urgent": "driving", "tech": "electronic",
-    "techno": "electronic", "futuristic": "electronic", "modern": "electronic", "epic": "cinematic",
-    "luxury": "cinematic", "premium": "cinematic", "dramatic": "cinematic", "elegant": "minimal",
-    "clean": "minimal", "calm": "ambient", "chill": "ambient", "relaxed": "ambient", "serene": "ambient",
-    "dreamy": "ambient", "cozy": "warm", "friendly": "warm", "emotional": "warm", "natural": "acoustic",
-    "organic": "acoustic", "folk": "acoustic", "fun": "playful", "quirky": "playful", "kids": "playful",
-    "vintage": "retro", "nostalgic": "retro", "80s": "retro", "chiptune": "retro",
-}  # fmt: skip
-
 _LEVELS = {"pad": 0.16, "lead": 0.2, "bass": 0.32, "kick": 0.55, "snare": 0.28, "hat": 0.07, "crash": 0.16}
 _MAJOR = (0, 2, 4, 5, 7, 9, 11)
 _MINOR = (0, 2, 3, 5, 7, 8, 10)
 _NOTE = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
 
-def resolve_mood(mood: str) -> tuple[str, Mood]:
-    words = re.findall(r"[a-z0-9]+", mood.lower())
-    for w in words:
-        if w in MOODS:
-            return w, MOODS[w]
-    for w in words:
-        if w in ALIASES:
-            return ALIASES[w], MOODS[ALIASES[w]]
-    log.info("music mood %r not known; using 'warm'", mood)
-    return "warm", MOODS["warm"]
+def resolve_mood(mood: str) -> MusicMood:
+    """The synthesiser's mood for a plan's free words (``tools.vocabulary.mood_of``); 'warm' when they
+    name none."""
+    found = mood_of(mood)
+    if found is None:
+        log.info("music mood %r not known; using 'warm'", mood)
+        return "warm"
+    return found
 
 
 def parse_key(key: str) -> tuple[int, tuple[int, ...]]:
@@ -123,6 +114,7 @@ def parse_key(key: str) -> tuple[int, tuple[int, ...]]:
 
 
 def midi_hz(note: float) -> float:
+    """Frequency (Hz) of MIDI note `note` in equal temperament, A4 = 69 = 440 Hz."""
     return 440.0 * 2 ** ((note - 69) / 12)
 
 
@@ -177,6 +169,8 @@ def _square(n: int, hz: float, harmonics: int = 9) -> F:
 
 
 def lead_note(kind: str, hz: float, n: int) -> F:
+    """One decaying lead note of `kind` ("piano", "pluck", "guitar", "marimba", "bell", "square") at `hz`:
+    `n` float64 mono samples at SR (48 kHz). Raises ValueError for another kind."""
     if kind == "piano":
         parts = [(k * (1 + 0.0004 * k * k), 1 / k**1.3, 2.2 + 1.1 * k) for k in range(1, 9)]
         return _additive(n, hz, parts)
@@ -201,6 +195,8 @@ def lead_note(kind: str, hz: float, n: int) -> F:
 
 
 def pad_chord(kind: str, freqs: tuple[float, ...], n: int, seed: int) -> tuple[F, F]:
+    """A held chord of `freqs` (Hz) on the pad `kind` ("saw", "strings", "organ", else sine): (left, right),
+    `n` float64 samples each at 48 kHz, attack and release shaped; `seed` sets phases and tremolo rate."""
     rng = np.random.default_rng(seed)
     left, right = np.zeros(n), np.zeros(n)
     t = _t(n)
@@ -226,6 +222,8 @@ def pad_chord(kind: str, freqs: tuple[float, ...], n: int, seed: int) -> tuple[F
 
 
 def bass_note(kind: str, hz: float, n: int) -> F:
+    """One decaying bass note of `kind` ("saw", "square", else sine) at `hz`, soft-clipped (tanh): `n` float64
+    mono samples at 48 kHz."""
     t = _t(n)
     if kind == "saw":
         tone = _saw(n, hz) * 0.5 + np.sin(2 * np.pi * hz * t) * 0.7
@@ -237,6 +235,7 @@ def bass_note(kind: str, hz: float, n: int) -> F:
 
 
 def kick(rng: np.random.Generator) -> F:
+    """A kick drum: 0.35 s of float64 mono at 48 kHz, a sine falling from 120 to 45 Hz plus a noise click."""
     n = int(0.35 * SR)
     t = _t(n)
     hz = 45 + 75 * np.exp(-t / 0.035)
@@ -251,6 +250,7 @@ def _filtered_noise(n: int, rng: np.random.Generator, btype: str, cutoff: float 
 
 
 def snare(rng: np.random.Generator) -> F:
+    """A snare: 0.22 s of float64 mono at 48 kHz, 1.2–7 kHz band-passed noise over a 185 Hz tone."""
     n = int(0.22 * SR)
     t = _t(n)
     noise = _filtered_noise(n, rng, "bandpass", [1200, 7000]) * np.exp(-t / 0.06)
@@ -259,12 +259,15 @@ def snare(rng: np.random.Generator) -> F:
 
 
 def hat(rng: np.random.Generator, open_: bool = False) -> F:
+    """A hi-hat: noise high-passed at 7 kHz, 0.06 s closed or 0.18 s open, float64 mono at 48 kHz."""
     n = int((0.18 if open_ else 0.06) * SR)
     t = _t(n)
     return _filtered_noise(n, rng, "highpass", 7000) * np.exp(-t / (0.05 if open_ else 0.014))
 
 
 def crash(rng: np.random.Generator, length: float = 2.2) -> tuple[F, F]:
+    """A crash cymbal of `length` s, noise high-passed at 3.5 kHz: (left, right), independent noise on each
+    side, float64 at 48 kHz."""
     n = int(length * SR)
     t = _t(n)
     e = np.exp(-t / 0.55) * _env(n, 0.002, 0.3)
@@ -272,6 +275,8 @@ def crash(rng: np.random.Generator, length: float = 2.2) -> tuple[F, F]:
 
 
 def riser(rng: np.random.Generator, length: float) -> tuple[F, F]:
+    """A noise riser of `length` s (cubic ramp, high-passed at 2.5 kHz) that peaks at the cut it leads into:
+    (left, right), float64 at 48 kHz."""
     n = max(1, int(length * SR))
     ramp = np.linspace(0, 1, n) ** 3
     return _filtered_noise(n, rng, "highpass", 2500) * ramp, _filtered_noise(n, rng, "highpass", 2500) * ramp
@@ -320,7 +325,8 @@ class _Bus:
 
 def render(spec: BgmSpec) -> tuple[npt.NDArray[np.float32], list[float]]:
     """Compose the track: (stereo float32 samples shaped (n, 2), beat times)."""
-    mood_name, mood = resolve_mood(spec.mood)
+    mood_name = resolve_mood(spec.mood)
+    mood = MOODS[mood_name]
     root_pc, scale = parse_key(spec.key)
     rng = np.random.default_rng([spec.seed, zlib.crc32(mood_name.encode()), root_pc])
     levels = {k: v * mood.levels.get(k, 1.0) for k, v in _LEVELS.items()}
@@ -460,6 +466,7 @@ class ProceduralMusic:
 
     name = "procedural"
     offline = True
+    moods = frozenset(MUSIC_MOODS)
 
     def __init__(self, cache: ToolCache) -> None:
         self.cache = cache
@@ -469,6 +476,9 @@ class ProceduralMusic:
         sf.write(str(path), samples, SR, subtype="PCM_16", format="WAV")
 
     async def compose(self, spec: BgmSpec) -> AudioTrack:
+        """Compose the track for `spec` (cached by content): a 48 kHz stereo 16-bit WAV of exactly
+        round(spec.duration × 48000) samples, beats on `beat_grid`. Raises ToolError for a key `parse_key`
+        cannot read."""
         resolve_mood(spec.mood)
         parse_key(spec.key)  # a bad key is a planning error: report it before any work
         key = content_key("procedural_music", VERSION, spec)

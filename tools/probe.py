@@ -16,10 +16,14 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from tools.errors import ToolError
-from tools.ffmpeg import run_ffmpeg
+from tools.ffmpeg import Ffmpeg, shipped
 
 
 class StreamInfo(BaseModel):
+    """One stream of a media file as PyAV reports it: ``duration`` in seconds, ``fps`` in frames per second
+    (average rate), ``bit_rate`` in bits per second; the video fields (size in pixels, pixel format) and the
+    audio fields (Hz, channels) are None on other kinds."""
+
     index: int
     kind: str  # "video" | "audio" | "subtitle" | "data"
     codec: str
@@ -35,6 +39,9 @@ class StreamInfo(BaseModel):
 
 
 class MediaInfo(BaseModel):
+    """Container facts of a media file (`probe`): ``duration`` in seconds (the container's, else its longest
+    stream's), size in bytes, bit rate in bits per second and the streams in file order."""
+
     path: Path
     format: str
     duration: float
@@ -47,10 +54,12 @@ class MediaInfo(BaseModel):
 
     @property
     def video(self) -> StreamInfo | None:
+        """The first video stream; None when there is none."""
         return next((s for s in self.streams if s.kind == "video"), None)
 
     @property
     def audio(self) -> StreamInfo | None:
+        """The first audio stream; None when there is none."""
         return next((s for s in self.streams if s.kind == "audio"), None)
 
 
@@ -89,6 +98,8 @@ def _f(x: Fraction | float | int | None) -> float | None:
 
 
 def probe(path: str | Path) -> MediaInfo:
+    """Container and stream facts of `path` through PyAV (the pip ffmpeg ships no ffprobe). Raises ToolError
+    when the file does not exist or PyAV cannot open it."""
     path = Path(path)
     if not path.exists():
         raise ToolError(f"no such media file: {path}")
@@ -155,7 +166,8 @@ def _iter_video_frames(
 
 def frames(path: str | Path, times: list[float], size: tuple[int, int] | None = None) -> list[np.ndarray]:
     """RGB frames (H×W×3 uint8) shown at each of `times` (the last frame whose pts ≤ t), optionally
-    resized to `size` = (w, h). One sequential decode, which for short clips beats seeking."""
+    resized to `size` = (w, h). One sequential decode, which for short clips beats seeking. Raises
+    ToolError when the file decodes no frame (every time would otherwise come back empty-handed)."""
     if not times:
         return []
     order = sorted(range(len(times)), key=lambda i: times[i])
@@ -169,7 +181,9 @@ def frames(path: str | Path, times: list[float], size: tuple[int, int] | None = 
         prev = arr
         if k >= len(order):
             break
-    while k < len(order) and prev is not None:
+    if prev is None:
+        raise ToolError(f"{path}: no video frame decoded")
+    while k < len(order):
         out[order[k]] = prev
         k += 1
     return [a for a in out if a is not None]
@@ -225,23 +239,25 @@ def black_intervals(
     min_duration: float = 0.1,
     pixel_threshold: float = 0.10,
     picture_threshold: float = 0.98,
+    ffmpeg: Ffmpeg | None = None,
 ) -> list[tuple[float, float]]:
-    """Black stretches (start, end) found by ffmpeg's blackdetect."""
+    """Black stretches (start, end) in seconds found by ffmpeg's blackdetect."""
     vf = f"blackdetect=d={min_duration}:pix_th={pixel_threshold}:pic_th={picture_threshold}"
-    proc = run_ffmpeg(
-        ["-i", str(path), "-an", "-vf", vf, "-f", "null", "-"],
+    proc = (ffmpeg or shipped()).run(
+        ["-i", str(Path(path).resolve()), "-an", "-vf", vf, "-f", "null", "-"],
         what=f"detecting black frames in {Path(path).name}",
     )
     return [(float(a), float(b)) for a, b in _BLACK.findall(proc.stderr)]
 
 
 def frozen_intervals(
-    path: str | Path, min_duration: float = 0.5, noise_db: float = -60.0
+    path: str | Path, min_duration: float = 0.5, noise_db: float = -60.0, ffmpeg: Ffmpeg | None = None
 ) -> list[tuple[float, float]]:
-    """Frozen stretches (start, end) found by ffmpeg's freezedetect; a freeze still open at the end
-    of the file ends at the file's duration."""
-    proc = run_ffmpeg(
-        ["-i", str(path), "-an", "-vf", f"freezedetect=n={noise_db}dB:d={min_duration}", "-f", "null", "-"],
+    """Frozen stretches (start, end) in seconds found by ffmpeg's freezedetect; a freeze still open at
+    the end of the file ends at the file's duration."""
+    proc = (ffmpeg or shipped()).run(
+        ["-i", str(Path(path).resolve()), "-an", "-vf", f"freezedetect=n={noise_db}dB:d={min_duration}", "-f", "null",
+         "-"],
         what=f"detecting frozen frames in {Path(path).name}",
     )
     starts = [float(x) for x in _FREEZE_START.findall(proc.stderr)]

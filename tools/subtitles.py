@@ -41,6 +41,7 @@ def _tag_color(color: str) -> str:
 
 
 def ass_time(t: float) -> str:
+    """Seconds as an ASS timestamp ``H:MM:SS.cc`` (rounded to centiseconds; a negative time reads as 0)."""
     cs = max(0, round(t * 100))
     h, rem = divmod(cs, 360000)
     m, rem = divmod(rem, 6000)
@@ -112,6 +113,8 @@ class AssSubtitles:
         height: int,
         out: Path,
     ) -> Path:
+        """Write the ASS script (UTF-8) for a `width`×`height` frame to `out` and return its path; see
+        `SubtitleWriter.write`."""
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         text = "\n".join(
@@ -283,7 +286,8 @@ def _parse_time(s: str) -> float:
     return int(h) * 3600 + int(m) * 60 + float(rest)
 
 
-def _tag_to_hex(v: str) -> str:
+def ass_hex(v: str) -> str:
+    """An ASS colour (`&HBBGGRR` or `&HAABBGGRR`) as `#RRGGBB`."""
     v = v.strip("&H").rjust(6, "0")[-6:]
     return f"#{v[4:6]}{v[2:4]}{v[0:2]}"
 
@@ -307,7 +311,7 @@ def read_ass_events(path: Path) -> list[AssEvent]:
             if m := re.search(r"\\fs([\d.]+)", tags):
                 ev.font_size = float(m.group(1))
             if m := re.search(r"\\1c(&H[0-9A-Fa-f]+)&", tags):
-                ev.color = _tag_to_hex(m.group(1))
+                ev.color = ass_hex(m.group(1))
             if re.search(r"\\p1", tags):
                 ev.drawing = True
         text = _TAG_BLOCK.sub("", raw)
@@ -317,25 +321,12 @@ def read_ass_events(path: Path) -> list[AssEvent]:
     return events
 
 
-def read_ass_styles(path: Path) -> dict[str, dict[str, str]]:
-    """Style name → its fields (by the Format line's names)."""
-    fmt: list[str] = []
-    styles: dict[str, dict[str, str]] = {}
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        if line.startswith("Format:") and "Fontname" in line:
-            fmt = [f.strip() for f in line[len("Format:") :].split(",")]
-        elif line.startswith("Style:") and fmt:
-            vals = [v.strip() for v in line[len("Style:") :].split(",", len(fmt) - 1)]
-            styles[vals[0]] = dict(zip(fmt, vals, strict=False))
-    return styles
-
-
 __all__ = [
     "AssEvent",
     "AssSubtitles",
     "ass_color",
+    "ass_hex",
     "ass_time",
     "read_ass_events",
-    "read_ass_styles",
     "wrap_lines",
 ]

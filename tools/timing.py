@@ -18,16 +18,21 @@ def fit_bpm(duration: float, bpm: float, beats_per_bar: int = 4) -> float:
 
 
 def beat_grid(bpm: float, duration: float, offset: float = 0.0) -> list[float]:
+    """Beat times (s, rounded to 1 µs) every 60/bpm s from `offset` up to `duration` inclusive; [offset]
+    alone when not one period fits."""
     period = 60.0 / bpm
     n = math.floor((duration - offset) / period + 1e-9)
     return [round(offset + i * period, 6) for i in range(n + 1)]
 
 
 def snap_to_grid(t: float, grid: Sequence[float]) -> float:
+    """The time of `grid` nearest `t` (s); on a tie the one listed first. Raises ValueError on an empty grid."""
     return min(grid, key=lambda g: abs(g - t))
 
 
 def distance_to_grid(t: float, grid: Sequence[float]) -> float:
+    """Seconds (≥ 0) from `t` to the nearest time of `grid`: the Critic's off-beat measure of a cut. Raises
+    ValueError on an empty grid."""
     return min(abs(g - t) for g in grid)
 
 
@@ -73,6 +78,33 @@ def _hold_minimums(beats: list[int], minimum: list[int]) -> list[int]:
 
 
 @dataclass(frozen=True)
+class Grid:
+    """A beat grid: tempo (beats per minute) and the time of its first beat (s)."""
+
+    bpm: float
+    offset: float = 0.0
+
+
+def grid_of(beats: Sequence[float]) -> Grid:
+    """The tempo and phase of delivered beat times (median spacing; the first beat as offset). Needs at
+    least two beats."""
+    if len(beats) < 2:
+        raise ValueError("a beat grid needs at least two beats")
+    period = float(sorted(b - a for a, b in itertools.pairwise(beats))[(len(beats) - 1) // 2])
+    return Grid(bpm=60.0 / period, offset=float(beats[0]) % period)
+
+
+def snap_boundaries(boundaries: Sequence[float], grid: Sequence[float]) -> list[float]:
+    """Interior boundaries moved to the nearest time of ``grid``; the first and last stay, and a boundary
+    whose nearest grid time would not leave its shot longer than zero keeps its place."""
+    out = [boundaries[0]]
+    for b, nxt in itertools.pairwise(boundaries[1:]):
+        snapped = snap_to_grid(b, grid)
+        out.append(round(snapped, 6) if out[-1] < snapped < nxt else b)
+    return [*out, boundaries[-1]]
+
+
+@dataclass(frozen=True)
 class ClipSpan:
     """Which part of the output timeline a clip must cover once transitions overlap it."""
 
@@ -81,6 +113,7 @@ class ClipSpan:
 
     @property
     def duration(self) -> float:
+        """Seconds the clip must run: its shot plus half of each adjoining transition."""
         return self.end - self.start
 
 

@@ -17,14 +17,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from tools.errors import InputError
+
 _TOKEN = re.compile(r"^<([a-z])_(\d+)>$")
-
-
-class DataError(ValueError):
-    """Bad input data; ``str()`` is one line naming the file and the field."""
-
-    def __init__(self, file: str | Path, field: str, message: str) -> None:
-        super().__init__(f"{file}: {field}: {message}")
 
 
 @dataclass(frozen=True)
@@ -78,39 +73,39 @@ def item_codes(
     largest code seen + 1 per level."""
     ids = list(paths)
     if not ids:
-        raise DataError(file, "items", "no items")
+        raise InputError("items", "no items", file)
     depths = {len(p) for p in paths.values()}
     if len(depths) != 1:
-        raise DataError(file, "items", f"content paths of different lengths {sorted(depths)}")
+        raise InputError("items", f"content paths of different lengths {sorted(depths)}", file)
     content = np.asarray([list(paths[i]) for i in ids], dtype=np.int64)
     if (content < 0).any():
-        raise DataError(file, "items", "negative code")
+        raise InputError("items", "negative code", file)
     sizes = list(content_sizes) if content_sizes is not None else [int(m) + 1 for m in content.max(axis=0)]
     if len(sizes) != content.shape[1] or (content >= np.asarray(sizes)).any():
-        raise DataError(file, "items", f"codes do not fit the level sizes {sizes}")
+        raise InputError("items", f"codes do not fit the level sizes {sizes}", file)
     codes, dedup_size = add_dedup_level(content)
     if creative is not None:
         missing = [i for i in ids if i not in creative]
         if missing:
-            raise DataError(file, f"creative[{missing[0]!r}]", "item has no creative path")
+            raise InputError(f"creative[{missing[0]!r}]", "item has no creative path", file)
         extra = np.asarray([list(creative[i]) for i in ids], dtype=np.int64)
         if extra.shape[1] != len(creative_sizes) or (extra >= np.asarray(creative_sizes)).any() or (extra < 0).any():
-            raise DataError(file, "creative", f"creative codes do not fit the level sizes {list(creative_sizes)}")
+            raise InputError("creative", f"creative codes do not fit the level sizes {list(creative_sizes)}", file)
         codes = np.column_stack([codes, extra])
     return ItemCodes(ids, codes, [*sizes, dedup_size], list(creative_sizes) if creative is not None else [])
 
 
 def read_json_object(path: Path, expected: str) -> tuple[dict[str, Any], bytes]:
-    """The non-empty JSON object in ``path`` and its bytes; a DataError naming the file otherwise."""
+    """The non-empty JSON object in ``path`` and its bytes; an InputError naming the file otherwise."""
     try:
         raw_bytes = path.read_bytes()
         raw = json.loads(raw_bytes)
     except FileNotFoundError:
-        raise DataError(path, "file", "not found") from None
+        raise InputError("file", "not found", path) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(path, "file", f"cannot read: {' '.join(str(exc).split())}") from None
+        raise InputError("file", f"cannot read: {' '.join(str(exc).split())}", path) from None
     if not isinstance(raw, dict) or not raw:
-        raise DataError(path, "(top level)", f"expected a non-empty object of {expected}")
+        raise InputError("(top level)", f"expected a non-empty object of {expected}", path)
     return raw, raw_bytes
 
 
@@ -120,7 +115,7 @@ def parse_token_index(path: Path) -> dict[str, list[int]]:
     out: dict[str, list[int]] = {}
     for item, tokens in raw.items():
         if not isinstance(tokens, list) or not tokens:
-            raise DataError(path, f"[{item!r}]", "expected a list of codes")
+            raise InputError(f"[{item!r}]", "expected a list of codes", path)
         codes: list[int] = []
         for level, token in enumerate(tokens):
             m = _TOKEN.match(token) if isinstance(token, str) else None
@@ -129,7 +124,7 @@ def parse_token_index(path: Path) -> dict[str, list[int]]:
             elif isinstance(token, int) and not isinstance(token, bool) and token >= 0:
                 codes.append(token)
             else:
-                raise DataError(path, f"[{item!r}][{level}]", f"not a level-{level} code: {token!r}")
+                raise InputError(f"[{item!r}][{level}]", f"not a level-{level} code: {token!r}", path)
         out[str(item)] = codes
     return out
 
@@ -140,7 +135,7 @@ def load_interactions(path: Path) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for user, items in raw.items():
         if not isinstance(items, list) or not all(isinstance(i, str | int) for i in items):
-            raise DataError(path, f"[{user!r}]", "expected a list of item ids")
+            raise InputError(f"[{user!r}]", "expected a list of item ids", path)
         out[str(user)] = [str(i) for i in items]
     return out
 
@@ -155,12 +150,12 @@ def load_profiles(path: Path) -> dict[str, dict[str, object]]:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(path, "file", f"cannot read: {' '.join(str(exc).split())}") from None
+        raise InputError("file", f"cannot read: {' '.join(str(exc).split())}", path) from None
     if not isinstance(raw, dict):
-        raise DataError(path, "(top level)", "expected an object of user → profile")
+        raise InputError("(top level)", "expected an object of user → profile", path)
     for user, profile in raw.items():
         if not isinstance(profile, dict) or not all(isinstance(v, str | int | float | bool) for v in profile.values()):
-            raise DataError(path, f"[{user!r}]", "expected a flat object of profile fields")
+            raise InputError(f"[{user!r}]", "expected a flat object of profile fields", path)
     return {str(u): p for u, p in raw.items()}
 
 
@@ -199,10 +194,10 @@ def leave_one_out(
         try:
             seqs.append(np.asarray([rows[i] for i in seq], dtype=np.int64))
         except KeyError as exc:
-            raise DataError(file, f"[{user!r}]", f"item {exc.args[0]!r} is not in the item index") from None
+            raise InputError(f"[{user!r}]", f"item {exc.args[0]!r} is not in the item index", file) from None
         feats.append(profile_features((profiles or {}).get(user, {}), profile_buckets))
     if not seqs:
-        raise DataError(file, "(top level)", "no user has the 3 interactions leave-one-out needs")
+        raise InputError("(top level)", "no user has the 3 interactions leave-one-out needs", file)
     return LeaveOneOut(
         train=[s[:-2] for s in seqs],
         train_profiles=feats,

@@ -3,21 +3,19 @@
 A data set folder holds ``<Name>.inter.json`` (user → chronological item ids) and either an index file
 (item → code path, TIGER/LETTER format) or ``<Name>.item.json`` (item → title/brand/categories/…), whose
 texts the shipped D-SID tokenizer encodes to content paths; an optional ``<Name>.user.json`` (user → flat
-profile object) gives profile features. The Amazon sets are read from
-``$RAGVID_DATA`` or ``../shared/data`` beside the repository; they are never shipped.
+profile object) gives profile features. The Amazon sets are read from a data root (the shell's
+``RAGVID_DATA`` setting, by default ``../shared/data`` beside the repository); they are never shipped.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rag_recsys.grm.data import (
-    DataError,
     ItemCodes,
     item_codes,
     load_interactions,
@@ -25,9 +23,7 @@ from rag_recsys.grm.data import (
     parse_token_index,
     read_json_object,
 )
-
-DATA_ENV = "RAGVID_DATA"
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tools.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -42,21 +38,17 @@ PRESETS: dict[str, Preset] = {
 }
 
 
-def data_root() -> Path:
-    return Path(os.environ.get(DATA_ENV) or REPO_ROOT.parent / "shared" / "data")
-
-
-def dataset_dir(name_or_dir: str) -> Path:
-    """A preset name ("beauty", "scientific") or a folder."""
+def dataset_dir(name_or_dir: str, root: Path) -> Path:
+    """A preset name ("beauty", "scientific": a folder under ``root``) or a folder."""
     preset = PRESETS.get(name_or_dir.lower())
-    return data_root() / preset.folder if preset else Path(name_or_dir)
+    return root / preset.folder if preset else Path(name_or_dir)
 
 
 def default_index(folder: Path) -> Path | None:
     """A preset folder's own choice (None: the tokenizer's codes); elsewhere the folder's single
     ``*.index.json``, or None when it has none."""
     for preset in PRESETS.values():
-        if (data_root() / preset.folder).resolve() == folder.resolve():
+        if folder.resolve().as_posix().endswith("/" + preset.folder):
             return folder / preset.default_index if preset.default_index else None
     return _one(folder, ".index.json", required=False)
 
@@ -64,15 +56,15 @@ def default_index(folder: Path) -> Path | None:
 def _one(folder: Path, suffix: str, required: bool) -> Path | None:
     found = sorted(folder.glob(f"*{suffix}"))
     if len(found) > 1:
-        raise DataError(folder, suffix, f"{len(found)} files match, expected one: {', '.join(p.name for p in found)}")
+        raise InputError(suffix, f"{len(found)} files match, expected one: {', '.join(p.name for p in found)}", folder)
     if not found and required:
-        raise DataError(folder, suffix, "no such file in the data set folder")
+        raise InputError(suffix, "no such file in the data set folder", folder)
     return found[0] if found else None
 
 
 def interactions_file(folder: Path) -> Path:
     if not folder.is_dir():
-        raise DataError(folder, "dataset", "not a folder (nor a preset: " + ", ".join(PRESETS) + ")")
+        raise InputError("dataset", "not a folder (nor a preset: " + ", ".join(PRESETS) + ")", folder)
     path = _one(folder, ".inter.json", required=True)
     assert path is not None
     return path
@@ -109,10 +101,10 @@ def read_sid_index(path: Path) -> SidIndex | None:
         return None
     for key in ("content", "creative"):
         if not isinstance(raw.get(key, {}), dict):
-            raise DataError(path, key, f"expected an object of item → {key} path")
+            raise InputError(key, f"expected an object of item → {key} path", path)
     for key in ("content_sizes", "creative_sizes"):
         if not isinstance(raw.get(key, []), list):
-            raise DataError(path, key, "expected a list of level sizes")
+            raise InputError(key, "expected a list of level sizes", path)
     return SidIndex(raw["content"], raw["content_sizes"], str(raw["tokenizer"]), raw.get("creative"),
                     raw.get("creative_sizes", []))
 
@@ -133,7 +125,7 @@ def encode_item_texts(items_file: Path, cache: Path | None = None) -> tuple[dict
     ids = list(raw)
     for item in ids:
         if not isinstance(raw[item], dict):
-            raise DataError(items_file, f"[{item!r}]", "expected an object with title/brand/categories/description")
+            raise InputError(f"[{item!r}]", "expected an object with title/brand/categories/description", items_file)
     encoded = tokenizer.encode_contents([item_text(raw[i]) or f"item {i}" for i in ids])
     paths = {i: codes for i, (codes, _) in zip(ids, encoded, strict=True)}
     if cache is not None:
@@ -180,7 +172,7 @@ def load_dataset(folder: Path, index: Path | None = None, encode_cache: Path | N
         items = item_codes(paths, content_sizes=sizes, file=texts)
         source = f"tokenizer {tokenizer} on {texts}"
     else:
-        raise DataError(folder, "--index", "no index file given and no *.item.json to encode")
+        raise InputError("--index", "no index file given and no *.item.json to encode", folder)
     users = _one(folder, ".user.json", required=False)
     profiles = load_profiles(users) if users is not None else {}
     return Dataset(name, load_interactions(inter), inter, items, source, index, tokenizer, profiles, texts)

@@ -84,6 +84,16 @@ class SequentialRecommender(nn.Module, ABC):
         position that has one (RecBole's ``calculate_loss``)."""
 
     @abstractmethod
+    def user_state(self, batch: Batch) -> torch.Tensor:
+        """(B, D) the state after each user's last history item: what the model predicts the next item from
+        (RecBole's ``forward`` at the last position)."""
+
+    @abstractmethod
+    def full_sort_scores(self, batch: Batch, items: ItemCodes) -> torch.Tensor:
+        """(B, n_items) log-score of every catalogue item of ``items`` as each user's next item, history items
+        included (RecBole's ``full_sort_predict``): the exact ranking a search approximates."""
+
+    @abstractmethod
     def ranker(
         self, items: ItemCodes, beam: int, k: int, device: torch.device | str = "cpu", exclude_seen: bool = True,
         item_weight: float | None = None,

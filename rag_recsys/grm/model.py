@@ -167,6 +167,31 @@ class GRM(SequentialRecommender):
 
         return rank
 
+    def user_state(self, batch: Batch) -> torch.Tensor:
+        return self.encode(batch).hidden[:, -1]
+
+    def full_sort_scores(self, batch: Batch, items: ItemCodes, chunk: int = 1024) -> torch.Tensor:
+        """log p_SID of each item's whole content path (every level, the dedup code included), teacher-forced
+        ``chunk`` items at a time, plus ``item_weight`` · log p_head with the dense item head: the score the
+        beam search ranks by, for every item (a beam as wide as the catalogue finds the same top k)."""
+        ctx = self.encode(batch)
+        last = ctx.hidden[:, -1]
+        paths = torch.from_numpy(items.codes[:, : len(self.cfg.content_sizes)]).to(last.device)
+        scores = torch.log_softmax(self.heads[0](last).float(), dim=-1)[:, paths[:, 0]]
+        allowed = ctx.valid.unsqueeze(1)  # every item branches off the last position
+        for start in range(0, len(paths), chunk):
+            part = paths[start : start + chunk]
+            prefix = part[:, :-1].unsqueeze(0).expand(last.shape[0], -1, -1)
+            hidden = self.sid_hidden(ctx, prefix, allowed) if part.shape[1] > 1 else None
+            for level in range(1, part.shape[1]):
+                assert hidden is not None
+                logp = torch.log_softmax(self.heads[level](hidden[:, :, level - 1]).float(), dim=-1)
+                code = part[:, level].view(1, -1, 1).expand(last.shape[0], -1, 1)
+                scores[:, start : start + len(part)] += logp.gather(-1, code).squeeze(-1)
+        if self.cfg.item_head and self.item_weight:
+            scores = scores + self.item_weight * self.item_logp(last)
+        return scores
+
     @property
     def layers(self) -> list[Block]:
         return cast(list[Block], list(self.blocks))

@@ -28,7 +28,7 @@ from rag_recsys.grm.interface import SequentialRecommender
 from rag_recsys.grm.model import GRM
 from rag_recsys.grm.popularity import item_counts, popularity_ranker
 from rag_recsys.grm.sasrec import SASRec
-from rag_recsys.grm.trainer import BEST, SELECT_METRIC, TrainData, TrainResult, train
+from rag_recsys.grm.trainer import BEST, SELECT_METRIC, TrainData, TrainResult, seed_everything, train
 
 ModelKind = Literal["grm", "sasrec"]
 # kind → model class: how a model is built for training and rebuilt from a checkpoint's meta["kind"]
@@ -77,6 +77,7 @@ def train_on(
     dense item head (implies ``item_ids``), whose ranking weight is then chosen on validation."""
     split = split_dataset(dataset)
     items = dataset.items
+    seed_everything(cfg.seed)  # the initial weights too: a fixed seed trains the same model every time
     model = MODELS[kind].build(preset, items, item_ids, item_head)
     config = model.cfg
     meta = {

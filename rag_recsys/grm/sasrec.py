@@ -78,6 +78,13 @@ class SASRec(SequentialRecommender):
             x, _, _ = block.context(x, allowed)
         return self.ln_f(x)
 
+    def user_state(self, batch: Batch) -> torch.Tensor:
+        return self.hidden(batch)[:, -1]
+
+    def full_sort_scores(self, batch: Batch, items: ItemCodes) -> torch.Tensor:
+        """Dot products of the user state with every item embedding (the logits of the softmax it trains)."""
+        return self.user_state(batch) @ self.items.weight.T
+
     def loss(self, batch: Batch, label_smoothing: float = 0.0) -> torch.Tensor:
         assert batch.targets is not None and batch.target_mask is not None
         states = self.hidden(batch)[batch.target_mask]
@@ -94,7 +101,7 @@ class SASRec(SequentialRecommender):
         @torch.no_grad()
         def rank(histories: Sequence[np.ndarray], profiles: Sequence[Sequence[int]]) -> np.ndarray:
             batch = self.batch(items, histories).to(device)
-            scores = self.hidden(batch)[:, -1] @ self.items.weight.T
+            scores = self.full_sort_scores(batch, items)
             if exclude_seen:
                 users = torch.cat([torch.full((len(h),), i, dtype=torch.long) for i, h in enumerate(histories)])
                 rows = torch.from_numpy(np.concatenate(list(histories))).long()

@@ -8,10 +8,11 @@ import shutil
 import signal
 import subprocess
 import sys
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
+from ragvid.exits import command, fail, leave
 from ragvid.llm_server import DEFAULT_MAX_MODEL_LEN, DEFAULT_QWEN, VLLM_VERSION, vllm_command
 
 llm_app = typer.Typer(
@@ -20,9 +21,6 @@ llm_app = typer.Typer(
 )
 
 
-def _fail(message: str, code: int = 2) -> NoReturn:
-    print(" ".join(message.split()), file=sys.stderr)
-    raise typer.Exit(code)
 
 
 def gpu_visible() -> bool:
@@ -46,6 +44,7 @@ def gpu_visible() -> bool:
 
 
 @llm_app.command()
+@command
 def serve(
     model: Annotated[str, typer.Option(help="Hugging Face id or local path of a Qwen instruct model")] = DEFAULT_QWEN,
     port: Annotated[int, typer.Option(help="port of the OpenAI server on 127.0.0.1")] = 8000,
@@ -64,9 +63,9 @@ def serve(
         print(f"# then: RAGVID base URL http://127.0.0.1:{port}/v1, model {model}", file=sys.stderr)
         return
     if importlib.util.find_spec("vllm") is None:
-        _fail(f"vllm is not installed here: pip install 'vllm=={VLLM_VERSION}' (or drop --launch to print the command)")
+        fail(f"vllm is not installed here: pip install 'vllm=={VLLM_VERSION}' (or drop --launch to print the command)")
     if not gpu_visible():
-        _fail("no GPU visible (nvidia-smi / torch.cuda); vLLM needs one — drop --launch to print the command")
+        fail("no GPU visible (nvidia-smi / torch.cuda); vLLM needs one — drop --launch to print the command")
     exe = shutil.which("vllm")
     run = [exe, *argv[1:]] if exe else [sys.executable, "-m", "vllm.entrypoints.cli.main", *argv[1:]]
     print(shlex.join(run), file=sys.stderr)
@@ -74,10 +73,11 @@ def serve(
         code = subprocess.call(run)
     except KeyboardInterrupt:
         code = 130
-    raise typer.Exit(code)
+    leave(code)
 
 
 @llm_app.command()
+@command
 def smollm2(
     port: Annotated[int | None, typer.Option(help="port on 127.0.0.1 (default: a free one)")] = None,
 ) -> None:
@@ -88,7 +88,7 @@ def smollm2(
     try:
         server.start()
     except LLMServerError as e:
-        _fail(str(e))
+        fail(str(e))
     print(f"SmolLM2 serving at {server.base_url} (model '{server.model}'); Ctrl-C stops it", flush=True)
     previous = signal.signal(signal.SIGTERM, lambda *_: server.stop())
     try:
@@ -98,4 +98,4 @@ def smollm2(
     finally:
         server.stop()
         signal.signal(signal.SIGTERM, previous)
-    raise typer.Exit(0 if code in (0, -signal.SIGTERM, -signal.SIGINT) else 1)
+    leave(0 if code in (0, -signal.SIGTERM, -signal.SIGINT) else 1)

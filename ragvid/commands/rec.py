@@ -10,12 +10,16 @@ import json
 import shlex
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+from ragvid.exits import command, fail
+from ragvid.settings import Settings
+from tools.errors import InputError
 
 if TYPE_CHECKING:
     from rag_recsys.grm.pipeline import ModelKind
@@ -28,27 +32,21 @@ rec_app = typer.Typer(
 MODEL_KINDS = ("grm", "sasrec")
 
 
-def _fail(message: str) -> NoReturn:
-    print(" ".join(message.split()), file=sys.stderr)
-    raise typer.Exit(2)
 
 
 def _load(dataset: str, index: Path | None, out: Path | None) -> tuple[Any, Any]:
-    """The data set and its leave-one-out split; bad data ends the command with a one-line error."""
-    from rag_recsys.grm.data import DataError
+    """The data set and its leave-one-out split; an `InputError` naming the file and field for bad data."""
     from rag_recsys.grm.datasets import dataset_dir, load_dataset
     from rag_recsys.grm.pipeline import split_dataset
 
     if index is not None and not index.is_file():
-        _fail(f"--index: file not found: {index}")
-    try:
-        data = load_dataset(dataset_dir(dataset), index, out / "items.sid.json" if out else None)
-        return data, split_dataset(data)
-    except DataError as exc:
-        _fail(str(exc))
+        raise InputError("--index", f"file not found: {index}")
+    data = load_dataset(dataset_dir(dataset, Settings.load().data), index, out / "items.sid.json" if out else None)
+    return data, split_dataset(data)
 
 
 @rec_app.command()
+@command
 def train(
     dataset: Annotated[str, typer.Argument(help="Data set folder, or a preset: beauty, scientific.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Model folder to write (best.pt, last.pt, train.json).")],
@@ -86,17 +84,17 @@ def train(
     from rag_recsys.grm.pipeline import PROVENANCE, train_on
 
     if preset not in PRESETS:
-        _fail(f"--preset: unknown preset {preset!r} (one of {', '.join(PRESETS)})")
+        fail(f"--preset: unknown preset {preset!r} (one of {', '.join(PRESETS)})")
     if model not in MODEL_KINDS:
-        _fail(f"--model: unknown model {model!r} (one of {', '.join(MODEL_KINDS)})")
+        fail(f"--model: unknown model {model!r} (one of {', '.join(MODEL_KINDS)})")
     if out.exists() and not out.is_dir():
-        _fail(f"--out: not a folder: {out}")
+        fail(f"--out: not a folder: {out}")
     if (out / "last.pt").exists() and not resume:
-        _fail(f"--out: {out} already holds a run; pass --resume to continue it or choose another folder")
+        fail(f"--out: {out} already holds a run; pass --resume to continue it or choose another folder")
     try:
         torch.device(device)
     except RuntimeError:
-        _fail(f"--device: unknown device {device!r}")
+        fail(f"--device: unknown device {device!r}")
     data, _ = _load(dataset, index, out)
     cfg = TrainConfig(epochs=epochs, lr=lr, batch_size=batch_size, eval_every=eval_every, patience=patience,
                       seed=seed, time_limit_s=time_limit, warmup_steps=100)
@@ -132,6 +130,7 @@ def train(
 
 
 @rec_app.command("eval")
+@command
 def eval_(
     model_dir: Annotated[Path, typer.Argument(help="Model folder written by `ragvid rec train`.")],
     dataset: Annotated[
@@ -153,21 +152,21 @@ def eval_(
     from rag_recsys.grm.trainer import BEST
 
     if split not in ("test", "valid"):
-        _fail(f"--split: expected test or valid, got {split!r}")
+        fail(f"--split: expected test or valid, got {split!r}")
     if not (model_dir / BEST).is_file():
-        _fail(f"MODEL_DIR: {model_dir / BEST}: not found (train with `ragvid rec train --out {model_dir}`)")
+        fail(f"MODEL_DIR: {model_dir / BEST}: not found (train with `ragvid rec train --out {model_dir}`)")
     provenance = json.loads((model_dir / PROVENANCE).read_text()) if (model_dir / PROVENANCE).is_file() else {}
     import pickle
 
     try:
         loaded = load_model(model_dir, device)
     except (RuntimeError, KeyError, ValueError, EOFError, pickle.UnpicklingError) as exc:
-        _fail(f"{model_dir / BEST}: not a model checkpoint ({type(exc).__name__})")
+        fail(f"{model_dir / BEST}: not a model checkpoint ({type(exc).__name__})")
     if index is None and dataset is None and provenance.get("index_file"):
         index = Path(provenance["index_file"])
     data, parts = _load(dataset or _trained_on(provenance, model_dir), index, model_dir)
     if data.items.item_ids != loaded.items.item_ids or not (data.items.codes == loaded.items.codes).all():
-        _fail(f"--index: the items or codes of {data.index_source} differ from those the model was trained on")
+        fail(f"--index: the items or codes of {data.index_source} differ from those the model was trained on")
     chosen = parts.test if split == "test" else parts.valid
     metrics = evaluate_on(loaded, chosen, beam, device, exclude_seen=not keep_seen)
     popularity = popularity_metrics(parts, len(data.items.item_ids), test=split == "test", exclude_seen=not keep_seen)
@@ -191,5 +190,5 @@ def _trained_on(provenance: dict[str, Any], model_dir: Path) -> str:
     """The data set folder a model was trained on, from its provenance (the interaction file's folder)."""
     inter = provenance.get("inter_file")
     if not inter:
-        _fail(f"--dataset: {model_dir / 'train.json'} does not say which data set the model was trained on")
+        fail(f"--dataset: {model_dir / 'train.json'} does not say which data set the model was trained on")
     return str(Path(inter).parent)

@@ -14,8 +14,8 @@ from rich.table import Table
 from rich.text import Text
 
 from rag_recsys.catalogue import clip
-from rag_recsys.recommender import HistoryError, Recommender, ScoredDSID, UserContext, UserFileError, load_user_file
-from ragvid.errors import UserError
+from rag_recsys.recommender import Recommender, ScoredDSID, UserContext
+from tools.errors import InputError
 
 RECOMMENDER_KINDS = ("grm", "popularity")
 
@@ -31,32 +31,30 @@ class Replay:
         return self.ranked[:k]
 
 
-def load_recommender_for_cli(user_file: Path, model_dir: Path, kind: str) -> tuple[UserContext, Recommender]:
+def load_recommender_for_cli(model_dir: Path, kind: str) -> Recommender:
+    """The ``kind`` recommender of a model folder; `InputError` naming --kind or --model when it cannot be."""
     from rag_recsys.grm.serving import load_recommender
     from rag_recsys.grm.trainer import BEST
 
     if kind not in RECOMMENDER_KINDS:
-        raise UserError(f"--kind: unknown recommender {kind!r} (one of {', '.join(RECOMMENDER_KINDS)})")
-    try:
-        user = load_user_file(user_file)
-    except UserFileError as e:
-        raise UserError(str(e)) from None
+        raise InputError("--kind", f"unknown recommender {kind!r} (one of {', '.join(RECOMMENDER_KINDS)})")
     if not (model_dir / BEST).is_file():
-        raise UserError(f"--model: no trained model in {model_dir} (train one with "
-                        f"`ragvid rec train scientific --out {model_dir}`, or pass --model DIR)")
+        raise InputError("--model", f"no trained model in {model_dir} (train one with "
+                         f"`ragvid rec train scientific --out {model_dir}`, or pass --model DIR)")  # fmt: skip
     try:
-        return user, load_recommender(model_dir, kind)
+        return load_recommender(model_dir, kind)
     except (RuntimeError, KeyError, ValueError, EOFError, pickle.UnpicklingError) as e:
-        raise UserError(f"--model: {model_dir}: cannot load ({' '.join(str(e).split())[:200]})") from None
+        raise InputError("--model", f"{model_dir}: cannot load ({str(e)[:200]})") from None
 
 
 def recommend_for_cli(recommender: Recommender, user: UserContext, user_file: Path, k: int) -> list[ScoredDSID]:
+    """The recommender's top ``k`` for ``user``; a history entry it cannot use names the user file."""
     try:
         return recommender.recommend(user, k)
-    except HistoryError as e:
-        raise UserError(f"{user_file}: {e}") from None
+    except InputError as e:
+        raise InputError(e.field, e.message, user_file) from None
     except ValueError as e:  # a model trained on another tokenizer version
-        raise UserError(f"--model: {e}") from None
+        raise InputError("--model", str(e)) from None
 
 
 def print_recommendations(ranked: Sequence[ScoredDSID], as_json: bool) -> None:

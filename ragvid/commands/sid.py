@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
+
+from ragvid.exits import command
+from tools.errors import InputError
 
 sid_app = typer.Typer(
     help="Encode product text to a SID file, or decode a SID file's codes through the lexicon.",
@@ -19,23 +21,18 @@ sid_app = typer.Typer(
 )
 
 
-def _fail(message: str) -> NoReturn:
-    # User errors are one line on stderr, never a traceback.
-    print(" ".join(message.split()), file=sys.stderr)
-    raise typer.Exit(2)
-
-
 def _image_refs(images: list[Path], output: Path) -> list[str]:
     """Image paths as the SID file stores them: relative to the SID file's folder."""
     refs: list[str] = []
     for i, image in enumerate(images):
         if not image.is_file():
-            _fail(f"--image[{i}]: file not found: {image}")
+            raise InputError(f"--image[{i}]", f"file not found: {image}")
         refs.append(Path(os.path.relpath(image.resolve(), output.resolve().parent)).as_posix())
     return refs
 
 
 @sid_app.command()
+@command
 def encode(
     text: Annotated[str, typer.Argument(help="Product text, e.g. 'Aurora single-origin coffee beans'.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="SID file to write (JSON).")],
@@ -53,32 +50,25 @@ def encode(
     language: Annotated[str, typer.Option()] = "en",
 ) -> None:
     """Write a SID file for TEXT (the product), with meta built from the options."""
-    from rag_recsys.sidfile import (
-        ProductMeta,
-        SidFileError,
-        encode_sid,
-        load_sid_file,
-        validation_error,
-        write_sid_file,
-    )
+    from rag_recsys.sidfile import ProductMeta, encode_sid, load_sid_file, write_sid_file
     from rag_recsys.tokenizer import DSIDTokenizer
 
     if not text.strip():
-        _fail("TEXT: product text is empty")
+        raise InputError("TEXT", "product text is empty")
     try:
         meta = ProductMeta(
             product=text, brand=brand, price=price, selling_points=selling_point or [], cta=cta, url=url,
             images=_image_refs(image or [], output), language=language,
         )
     except ValidationError as exc:
-        _fail(str(validation_error(exc, prefix="meta")))
+        raise InputError.from_validation(exc, prefix=("meta",)) from None
     tokenizer = DSIDTokenizer.load_default()
     sid = encode_sid(tokenizer, text, style, meta)
     try:
         write_sid_file(sid, output)
-        loaded = load_sid_file(output, tokenizer)  # proves the written file is valid
-    except (SidFileError, OSError) as exc:
-        _fail(str(exc))
+    except OSError as exc:
+        raise InputError("--output", f"cannot write: {exc}") from None
+    loaded = load_sid_file(output, tokenizer)  # proves the written file is valid
     console = Console(stderr=True, soft_wrap=True)
     console.print(
         f"wrote {output}: content {sid.content} ({', '.join(loaded.content.entities[:3])}; "
@@ -109,19 +99,17 @@ def _decoded(loaded: Any, tokenizer: Any) -> dict[str, Any]:
 
 
 @sid_app.command()
+@command
 def decode(
     file: Annotated[Path, typer.Argument(help="SID file (JSON).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """Print what FILE's content and creative codes mean."""
-    from rag_recsys.sidfile import SidFileError, load_sid_file
+    from rag_recsys.sidfile import load_sid_file
     from rag_recsys.tokenizer import DSIDTokenizer
 
     tokenizer = DSIDTokenizer.load_default()
-    try:
-        loaded = load_sid_file(file, tokenizer)
-    except SidFileError as exc:
-        _fail(str(exc))
+    loaded = load_sid_file(file, tokenizer)
     doc = _decoded(loaded, tokenizer)
     if as_json:
         print(json.dumps(doc, indent=2, ensure_ascii=False))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from tools.cache import ToolCache
 from tools.errors import ToolError
 from tools.protocols import Speech
-from tools.speech.base import LEAD_IN, estimate_words
+from tools.speech.base import PAD_BEFORE, estimate_words
 from tools.speech.edge import EdgeSpeech, FallbackSpeech
 from tools.speech.espeak import EspeakSpeech
 from tools.speech.piper import PiperSpeech
@@ -28,7 +28,7 @@ def make_speech(name: str, cache: ToolCache) -> Speech:
 
 __all__ = [
     "BACKENDS",
-    "LEAD_IN",
+    "PAD_BEFORE",
     "EdgeSpeech",
     "EspeakSpeech",
     "FallbackSpeech",

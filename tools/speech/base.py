@@ -19,8 +19,8 @@ from tools.cache import ToolCache, content_key
 from tools.errors import ToolError
 from tools.models import Line, SpeechResult, WordTiming
 
-LEAD_IN = 0.060  # kept before the first voiced sample so consonant attacks are not clipped
-TAIL = 0.080  # kept after the last voiced sample: room for the release of the final phoneme
+PAD_BEFORE = 0.060  # s kept before the first voiced sample so consonant attacks are not clipped
+PAD_AFTER = 0.080  # s kept after the last voiced sample: room for the release of the final phoneme
 PEAK = 10 ** (-1.0 / 20)  # -1 dBFS: headroom for resampling overshoot in the mixer
 EDGE_DB = -40.0  # relative to the loudest window: below this a line's edge counts as silence
 
@@ -37,6 +37,9 @@ class Rendered:
 
 @dataclass
 class Finished:
+    """A line after the shared finishing steps: trimmed float32 mono samples at ``sr`` Hz, their duration (s),
+    the measured onset (s) and word timings relative to the start of ``samples``."""
+
     samples: npt.NDArray[np.float32]
     sr: int
     duration: float
@@ -45,10 +48,10 @@ class Finished:
 
 
 def trim(
-    samples: npt.NDArray[np.float32], sr: int, lead_in: float = LEAD_IN, tail: float = TAIL
+    samples: npt.NDArray[np.float32], sr: int, pad_before: float = PAD_BEFORE, pad_after: float = PAD_AFTER
 ) -> tuple[npt.NDArray[np.float32], float]:
-    """Cut leading/trailing silence, keeping exactly `lead_in` before the voice (padding with zeros
-    if the engine left less) and `tail` after. Returns (samples, shift): a time t in the input is
+    """Cut leading/trailing silence, keeping exactly `pad_before` before the voice (padding with zeros
+    if the engine left less) and `pad_after` after. Returns (samples, shift): a time t in the input is
     t - shift in the output."""
     x = samples.astype(np.float32, copy=False).reshape(-1)
     window, hop = 0.01, 0.0025
@@ -58,7 +61,7 @@ def trim(
     voiced = np.flatnonzero(env > env.max() * 10 ** (EDGE_DB / 20))
     first = round(voiced[0] * hop_s * sr)
     last = min(x.size, round((voiced[-1] * hop_s + window) * sr))
-    lead_n, tail_n = round(lead_in * sr), round(tail * sr)
+    lead_n, tail_n = round(pad_before * sr), round(pad_after * sr)
     start = first - lead_n
     body = x[max(0, start) : min(x.size, last + tail_n)].copy()
     if start < 0:
@@ -126,6 +129,8 @@ def _relative_threshold(samples: npt.NDArray[np.float32], sr: int) -> float:
 
 
 def finish(text: str, raw: Rendered) -> Finished:
+    """Trim `raw`, measure its onset and place its words: the engine's boundaries shifted by the trim (and
+    clamped to the WAV), else `estimate_words`. Raises ToolError when the engine produced silence."""
     body, shift = trim(raw.samples, raw.sr)
     onset = first_onset(body, raw.sr, relative_db=EDGE_DB)
     if onset is None:
@@ -146,10 +151,13 @@ def finish(text: str, raw: Rendered) -> Finished:
 
 
 def write_wav(path: Path, samples: npt.NDArray[np.float32], sr: int) -> None:
+    """Write float `samples` (mono, [-1, 1]) as a 16-bit PCM WAV at `sr` Hz."""
     sf.write(str(path), samples, sr, subtype="PCM_16", format="WAV")
 
 
 def check_text(line: Line) -> str:
+    """The text of `line` with its whitespace collapsed. Raises ToolError when it is empty or longer than 2000
+    characters (a planning bug)."""
     text = " ".join(line.text.split())
     if not text:
         raise ToolError(f"line {line.line_id!r} has no text to speak")

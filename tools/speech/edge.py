@@ -28,6 +28,10 @@ def edge_rate(rate: float) -> str:
 
 
 class EdgeSpeech:
+    """Online TTS through Microsoft Edge's read-aloud service (`edge-tts`), with the word boundaries it reports.
+    Sends the text over the network; a plan voice that is not a full Edge id (``…Neural``) speaks as
+    ``voice``. Timeouts in seconds."""
+
     name = "edge"
     offline = False
 
@@ -90,6 +94,9 @@ class EdgeSpeech:
         return await asyncio.to_thread(finish, text, Rendered(samples, sr, words or None))
 
     async def synthesize(self, line: Line) -> SpeechResult:
+        """Speak `line` (cached). Raises BackendMissing without edge-tts, ToolError when the service fails, times
+        out or sends no audio."""
+
         async def render(text: str) -> Finished:
             return await self._render(text, line)
 
@@ -108,6 +115,8 @@ class FallbackSpeech:
         self.offline = primary.offline
 
     async def synthesize(self, line: Line) -> SpeechResult:
+        """Speak `line` with the primary; on ToolError or OSError with the fallback, whose result then carries
+        ``fallback_from``."""
         try:
             return await self.primary.synthesize(line)
         except (ToolError, OSError) as exc:

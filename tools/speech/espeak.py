@@ -18,6 +18,9 @@ BASE_WPM = 175  # espeak-ng's default speed; Line.rate divides it (rate > 1 is s
 
 
 class EspeakSpeech:
+    """Offline last-resort TTS through the system ``espeak-ng`` (or ``espeak``) program; the text goes on
+    stdin, never into argv. ``timeout`` in seconds per line."""
+
     name = "espeak"
     offline = True
 
@@ -28,6 +31,7 @@ class EspeakSpeech:
 
     @staticmethod
     def executable() -> str:
+        """The path of ``espeak-ng`` (else ``espeak``) on PATH. Raises ToolError when neither is installed."""
         exe = shutil.which("espeak-ng") or shutil.which("espeak")
         if exe is None:
             raise ToolError(
@@ -61,6 +65,8 @@ class EspeakSpeech:
         return await asyncio.to_thread(finish, text, Rendered(samples, sr))
 
     async def synthesize(self, line: Line) -> SpeechResult:
+        """Speak `line` (cached): Line.rate divides espeak's 175 words a minute, clamped to 80–450. Raises
+        ToolError when the program is missing, fails or runs past ``timeout``."""
         self.executable()  # fail before touching the cache when the program is missing
 
         async def render(text: str) -> Finished:

@@ -72,6 +72,8 @@ class PiperSpeech:
             raise ToolError(f"piper voice 'joe' speaks English; line {line.line_id!r} is {line.language!r}")
 
     async def synthesize(self, line: Line) -> SpeechResult:
+        """Speak `line` (cached) with length_scale = Line.rate. Raises ToolError for a line not in English or when
+        piper makes no audio, BackendMissing when piper or the joe voice is not installed."""
         self._check(line)
 
         async def render(text: str) -> Finished:

@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from tools.cache import ToolCache
+from tools.ffmpeg import Ffmpeg
 from tools.models import Clip, ClipRequest
 from tools.protocols import VideoGenerator
 from tools.video.adapters import DiffusersVideo, OpenAIVideoAPI, StockFolderVideo, conform
 from tools.video.image import ImageToVideo, render_image_frames
 from tools.video.motion import MotionGraphics, render_motion_frames
+from tools.vocabulary import CAMERA_MOTIONS, CameraMotion
 
 log = logging.getLogger(__name__)
 
@@ -24,12 +26,15 @@ class OfflineVideo:
 
     name = "offline"
     offline = True
+    camera_motions: frozenset[CameraMotion] = frozenset(CAMERA_MOTIONS)
 
-    def __init__(self, cache: ToolCache) -> None:
-        self.image = ImageToVideo(cache)
-        self.motion = MotionGraphics(cache)
+    def __init__(self, cache: ToolCache, ffmpeg: Ffmpeg | None = None) -> None:
+        self.image = ImageToVideo(cache, ffmpeg)
+        self.motion = MotionGraphics(cache, ffmpeg)
 
     async def generate(self, request: ClipRequest) -> Clip:
+        """Footage for `request`: image-to-video when its image exists, else motion graphics (a missing image is
+        logged and dropped, not an error)."""
         if request.image is not None and Path(request.image).exists():
             return await self.image.generate(request)
         if request.image is not None:
@@ -38,24 +43,24 @@ class OfflineVideo:
         return await self.motion.generate(request)
 
 
-def make_video_generator(name: str, cache: ToolCache, **options: Any) -> VideoGenerator:
+def make_video_generator(name: str, cache: ToolCache, ffmpeg: Ffmpeg | None = None, **options: Any) -> VideoGenerator:
     """Build a generator by name: `offline` (default), `image`, `motion`, `stock` (folder=),
-    `diffusers` (model_path=, device=, steps=), `openai` (model=, base_url=, api_key=)."""
+    `diffusers` (model_path=, device=, steps=), `openai` (model=, base_url=, api_key=). Raises ValueError
+    for an unknown name."""
     key = name.lower().replace("-", "_")
     if key in ("offline", "default", "auto"):
-        return OfflineVideo(cache)
+        return OfflineVideo(cache, ffmpeg)
     if key in ("image", "image_to_video"):
-        return ImageToVideo(cache)
+        return ImageToVideo(cache, ffmpeg)
     if key in ("motion", "motion_graphics"):
-        return MotionGraphics(cache)
+        return MotionGraphics(cache, ffmpeg)
     if key in ("stock", "stock_folder"):
-        return StockFolderVideo(Path(options["folder"]), cache)
+        return StockFolderVideo(Path(options["folder"]), cache, ffmpeg)
     if key == "diffusers":
-        return DiffusersVideo(
-            Path(options["model_path"]), cache, **{k: v for k, v in options.items() if k != "model_path"}
-        )
+        rest = {k: v for k, v in options.items() if k != "model_path"}
+        return DiffusersVideo(Path(options["model_path"]), cache, ffmpeg=ffmpeg, **rest)
     if key in ("openai", "openai_video"):
-        return OpenAIVideoAPI(cache, **options)
+        return OpenAIVideoAPI(cache, ffmpeg=ffmpeg, **options)
     raise ValueError(f"unknown video generator {name!r}: offline, image, motion, stock, diffusers, openai")
 
 

@@ -6,17 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import os
 import re
 from pathlib import Path
 from typing import Any
 
 from tools.cache import ToolCache, content_key
 from tools.errors import BackendMissing, ToolError
-from tools.ffmpeg import arun_ffmpeg
+from tools.ffmpeg import Ffmpeg, shipped
 from tools.models import Clip, ClipRequest
 from tools.probe import probe
-from tools.video._encode import INTERMEDIATE_X264, frame_count
+from tools.video._encode import INTERMEDIATE_X264, clip_for, frame_count
+from tools.vocabulary import CAMERA_MOTIONS, CameraMotion
 
 VIDEO_EXTS = (".mp4", ".mov", ".m4v", ".webm", ".mkv")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -50,7 +50,7 @@ def _words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1}
 
 
-async def conform(src: Path, request: ClipRequest, out: Path) -> None:
+async def conform(src: Path, request: ClipRequest, out: Path, ffmpeg: Ffmpeg | None = None) -> None:
     """Re-encode `src` to the request's size (cover crop), fps and exact duration, looping short
     footage so a 3 s stock clip can fill a 5 s shot."""
     info = probe(src)
@@ -58,24 +58,11 @@ async def conform(src: Path, request: ClipRequest, out: Path) -> None:
     w, h = request.width, request.height
     vf = f"fps={request.fps},scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h},setsar=1"
     n = frame_count(request.duration, request.fps)
-    await arun_ffmpeg(
-        [*loop, "-i", str(src), "-an", "-vf", vf, "-frames:v", str(n),
+    await (ffmpeg or shipped()).arun(
+        [*loop, "-i", str(Path(src).resolve()), "-an", "-vf", vf, "-frames:v", str(n),
          *INTERMEDIATE_X264, "-movflags", "+faststart", "-f", "mp4", str(out)],
         what=f"conforming {src.name}",
     )  # fmt: skip
-
-
-def _clip(request: ClipRequest, path: Path, backend: str, cached: bool) -> Clip:
-    return Clip(
-        shot_id=request.shot_id,
-        path=path,
-        duration=frame_count(request.duration, request.fps) / request.fps,
-        width=request.width,
-        height=request.height,
-        fps=request.fps,
-        backend=backend,
-        cached=cached,
-    )
 
 
 class StockFolderVideo:
@@ -84,14 +71,19 @@ class StockFolderVideo:
 
     name = "stock_folder"
     offline = True
+    # footage is chosen by its words, so a camera motion in the prompt is as good as any other word
+    camera_motions: frozenset[CameraMotion] = frozenset(CAMERA_MOTIONS)
 
-    def __init__(self, folder: Path, cache: ToolCache) -> None:
+    def __init__(self, folder: Path, cache: ToolCache, ffmpeg: Ffmpeg | None = None) -> None:
         self.folder = Path(folder)
         self.cache = cache
+        self.ffmpeg = ffmpeg or shipped()
         if not self.folder.is_dir():
             raise ToolError(f"stock folder not found: {self.folder}")
 
     def candidates(self) -> list[tuple[Path, set[str]]]:
+        """Every video file under the folder (recursively, sorted) with its tags: the words of its name and of a
+        ``<name>.txt`` sidecar, stop words dropped."""
         out = []
         for p in sorted(self.folder.rglob("*")):
             if p.suffix.lower() in VIDEO_EXTS:
@@ -103,6 +95,8 @@ class StockFolderVideo:
         return out
 
     def pick(self, request: ClipRequest) -> Path:
+        """The file whose tags share the most words with the prompt; among equals the seed chooses. Raises
+        ToolError when the folder holds no video file."""
         cands = self.candidates()
         if not cands:
             raise ToolError(f"stock folder {self.folder} has no video files ({', '.join(VIDEO_EXTS)})")
@@ -112,11 +106,13 @@ class StockFolderVideo:
         return top[request.seed % len(top)]
 
     async def generate(self, request: ClipRequest) -> Clip:
+        """The picked footage conformed to the request (cover crop, fps, duration; cached by the file's content).
+        Raises ToolError as `pick` does, or when ffmpeg fails."""
         src = self.pick(request)
         payload = request.model_dump(mode="json", exclude={"shot_id", "image", "camera", "palette", "prompt"})
         key = content_key(self.name, "1", payload, src)
-        path, cached = await self.cache.get_or_create(key, ".mp4", lambda tmp: conform(src, request, tmp))
-        return _clip(request, path, self.name, cached)
+        path, cached = await self.cache.get_or_create(key, ".mp4", lambda tmp: conform(src, request, tmp, self.ffmpeg))
+        return clip_for(request, path, self.name, cached)
 
 
 class DiffusersVideo:
@@ -125,6 +121,7 @@ class DiffusersVideo:
 
     name = "diffusers"
     offline = True  # runs locally once the weights are on disk
+    camera_motions: frozenset[CameraMotion] = frozenset(CAMERA_MOTIONS)  # named in the prompt
 
     def __init__(
         self,
@@ -133,6 +130,7 @@ class DiffusersVideo:
         device: str = "cuda",
         steps: int = 30,
         dtype: str = "bfloat16",
+        ffmpeg: Ffmpeg | None = None,
     ) -> None:
         if importlib.util.find_spec("diffusers") is None or importlib.util.find_spec("torch") is None:
             raise BackendMissing(self.name, "diffusers", "needs the diffusers and torch packages")
@@ -145,6 +143,7 @@ class DiffusersVideo:
         self.device = device
         self.steps = steps
         self.dtype = dtype
+        self.ffmpeg = ffmpeg or shipped()
         self._pipe: Any = None
 
     def _load(self) -> Any:
@@ -176,21 +175,23 @@ class DiffusersVideo:
         export_to_video(result.frames[0], str(raw), fps=fps)
 
     async def generate(self, request: ClipRequest) -> Clip:
+        """Footage from the local pipeline (image-to-video when the request has an image) at 16 fps, conformed to
+        the request; cached. Raises ToolError when ffmpeg fails."""
         files = [request.image] if request.image is not None else []
         payload = request.model_dump(mode="json", exclude={"shot_id", "image"})
-        payload["model"] = self.model_path.name
+        payload.update(model=self.model_path.name, steps=self.steps, dtype=self.dtype)  # each makes other frames
         key = content_key(self.name, "1", payload, *files)
 
         async def make(tmp: Path) -> None:
             raw = tmp.with_name(tmp.stem + ".raw.mp4")
             try:
                 await asyncio.to_thread(self._run, request, raw)
-                await conform(raw, request, tmp)
+                await conform(raw, request, tmp, self.ffmpeg)
             finally:
                 raw.unlink(missing_ok=True)
 
         path, cached = await self.cache.get_or_create(key, ".mp4", make)
-        return _clip(request, path, self.name, cached)
+        return clip_for(request, path, self.name, cached)
 
 
 class OpenAIVideoAPI:
@@ -198,6 +199,7 @@ class OpenAIVideoAPI:
 
     name = "openai_video"
     offline = False
+    camera_motions: frozenset[CameraMotion] = frozenset(CAMERA_MOTIONS)  # named in the prompt
 
     def __init__(
         self,
@@ -207,13 +209,14 @@ class OpenAIVideoAPI:
         api_key: str | None = None,
         poll_seconds: float = 5.0,
         timeout_seconds: float = 900.0,
+        ffmpeg: Ffmpeg | None = None,
     ) -> None:
+        """``api_key`` None: the openai SDK's own lookup (its ``OPENAI_API_KEY`` variable)."""
         if importlib.util.find_spec("openai") is None:
             raise BackendMissing(self.name, "openai", "needs the openai package")
-        self.api_key = api_key or os.environ.get("OPENAI_API_KEY")
-        if not self.api_key:
-            raise ToolError("OpenAIVideoAPI needs an API key (api_key= or OPENAI_API_KEY)")
+        self.api_key = api_key
         self.base_url = base_url
+        self.ffmpeg = ffmpeg or shipped()
         self.cache = cache
         self.model = model
         self.poll_seconds = poll_seconds
@@ -243,6 +246,8 @@ class OpenAIVideoAPI:
         raw.write_bytes(content.read())
 
     async def generate(self, request: ClipRequest) -> Clip:
+        """Footage from the endpoint (720×1280 or 1280×720, 4–12 s in steps of 4; the request's image is not sent),
+        conformed to the request; cached. Raises ToolError when the job fails or outlasts ``timeout_seconds``."""
         payload = request.model_dump(mode="json", exclude={"shot_id", "image", "camera"})
         payload["model"] = self.model
         key = content_key(self.name, "1", payload)
@@ -251,9 +256,9 @@ class OpenAIVideoAPI:
             raw = tmp.with_name(tmp.stem + ".raw.mp4")
             try:
                 await self._fetch(request, raw)
-                await conform(raw, request, tmp)
+                await conform(raw, request, tmp, self.ffmpeg)
             finally:
                 raw.unlink(missing_ok=True)
 
         path, cached = await self.cache.get_or_create(key, ".mp4", make)
-        return _clip(request, path, self.name, cached)
+        return clip_for(request, path, self.name, cached)

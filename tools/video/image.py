@@ -7,7 +7,6 @@ simply fill the frame."""
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,10 +14,11 @@ from pathlib import Path
 
 from PIL import Image, ImageFilter, ImageOps
 
-from tools.cache import ToolCache, content_key
+from tools.cache import content_key
 from tools.errors import ToolError
-from tools.models import CameraMotion, Clip, ClipRequest
-from tools.video._encode import ease_in_out, encode_frames, frame_count
+from tools.models import Clip, ClipRequest
+from tools.video._encode import FrameGenerator, ease_in_out, frame_count
+from tools.vocabulary import CameraMotion
 
 VERSION = "1"
 
@@ -148,16 +148,14 @@ def render_image_frames(
         yield frame.tobytes()
 
 
-class ImageToVideo:
+class ImageToVideo(FrameGenerator):
     """Offline image-to-video: product photo → clip with a camera move (`ClipRequest.camera`)."""
 
     name = "image_to_video"
-    offline = True
-
-    def __init__(self, cache: ToolCache) -> None:
-        self.cache = cache
 
     def key(self, request: ClipRequest) -> str:
+        """The cache key of `request`: camera, size, fps, duration, palette and seed plus the image's bytes.
+        Raises ToolError when the request has no image."""
         if request.image is None:
             raise ToolError(f"shot {request.shot_id}: ImageToVideo needs ClipRequest.image")
         # shot id and image path do not change the pixels; the image is hashed by content
@@ -165,32 +163,12 @@ class ImageToVideo:
         return content_key(self.name, VERSION, payload, request.image)
 
     async def generate(self, request: ClipRequest) -> Clip:
+        """The product photo under the request's camera move, an MP4 at its size and fps (cached). Raises
+        ToolError when the request has no image or encoding fails."""
         key = self.key(request)
         assert request.image is not None
         image = Path(request.image)
-
-        async def make(tmp: Path) -> None:
-            img = _load(image)
-            frames = render_image_frames(
-                img,
-                request.camera,
-                request.duration,
-                request.width,
-                request.height,
-                request.fps,
-                request.palette.background,
-            )
-            await asyncio.to_thread(encode_frames, frames, request.width, request.height, request.fps, tmp)
-
-        path, cached = await self.cache.get_or_create(key, ".mp4", make)
-        n = frame_count(request.duration, request.fps)
-        return Clip(
-            shot_id=request.shot_id,
-            path=path,
-            duration=n / request.fps,
-            width=request.width,
-            height=request.height,
-            fps=request.fps,
-            backend=self.name,
-            cached=cached,
-        )
+        return await self.encoded(request, key, lambda: render_image_frames(
+            _load(image), request.camera, request.duration, request.width, request.height, request.fps,
+            request.palette.background,
+        ))  # fmt: skip

@@ -4,19 +4,19 @@ different (a cut between two of them is visible), and something moves every fram
 
 from __future__ import annotations
 
-import asyncio
 import colorsys
 import math
 import random
 from collections.abc import Iterator
-from pathlib import Path
+from functools import partial
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from tools.cache import ToolCache, content_key
-from tools.models import Clip, ClipRequest, Palette
-from tools.video._encode import encode_frames, frame_count
+from tools.cache import content_key
+from tools.models import Clip, ClipRequest
+from tools.video._encode import FrameGenerator, frame_count
+from tools.vocabulary import Palette
 
 VERSION = "1"
 
@@ -170,37 +170,22 @@ def _blit(frame: Image.Image, sprite: Image.Image, x: float, y: float) -> None:
     frame.alpha_composite(sprite, dest=(dx0, dy0), source=(sx0, sy0, sx0 + wv, sy0 + hv))
 
 
-class MotionGraphics:
-    """Offline procedural clips in the request's palette; `seed` picks the layout."""
+class MotionGraphics(FrameGenerator):
+    """Offline procedural clips in the request's palette; `seed` picks the layout. Any camera motion is
+    accepted: graphics animate on their own, whatever the plan's camera."""
 
     name = "motion_graphics"
-    offline = True
-
-    def __init__(self, cache: ToolCache) -> None:
-        self.cache = cache
 
     def key(self, request: ClipRequest) -> str:
+        """The cache key of `request`: palette, size, fps, duration and seed (the camera does not change the
+        pixels)."""
         payload = request.model_dump(mode="json", exclude={"shot_id", "image", "prompt", "camera"})
         return content_key(self.name, VERSION, payload)
 
     async def generate(self, request: ClipRequest) -> Clip:
-        async def make(tmp: Path) -> None:
-            frames = render_motion_frames(
-                request.palette, request.seed, request.duration, request.width, request.height, request.fps
-            )
-            await asyncio.to_thread(
-                encode_frames, frames, request.width, request.height, request.fps, tmp, pix_fmt="rgba"
-            )
+        """Procedural graphics in the request's palette, layout from its seed, as an MP4 at its size and fps
+        (cached). Raises ToolError when encoding fails."""
 
-        path, cached = await self.cache.get_or_create(self.key(request), ".mp4", make)
-        n = frame_count(request.duration, request.fps)
-        return Clip(
-            shot_id=request.shot_id,
-            path=path,
-            duration=n / request.fps,
-            width=request.width,
-            height=request.height,
-            fps=request.fps,
-            backend=self.name,
-            cached=cached,
-        )
+        frames = partial(render_motion_frames, request.palette, request.seed, request.duration, request.width,
+                         request.height, request.fps)  # fmt: skip
+        return await self.encoded(request, self.key(request), frames, pix_fmt="rgba")

@@ -1,0 +1,76 @@
+"""The CLI's one way out on an error.
+
+Every command runs inside `exits()` (`command` wraps a typer command in it), which maps what went wrong
+onto one line on stderr and an exit code:
+bad input (an `InputError`: a flag, a file, a field) and a demanded LLM endpoint that fails are 2; an
+interrupted run is 130; anything else is 1 — with how to resume, when a run was under way. Nothing else
+in the CLI prints an error or picks an exit code; `fail` is for a command's own checks, `leave` passes a
+child program's exit code on.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import NoReturn, ParamSpec, TypeVar
+
+import typer
+
+from tools.errors import InputError, one_line
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+EXIT_INPUT = 2
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+
+def leave(code: int) -> NoReturn:
+    """Leave with ``code`` and no message: a command that ran another program passes its exit code on."""
+    raise typer.Exit(code)
+
+
+def fail(message: str, code: int = EXIT_INPUT) -> NoReturn:
+    """Print ``error: <message>`` (one line) on stderr and leave with ``code``."""
+    sys.stderr.write(f"error: {one_line(message, 2000)}\n")
+    sys.stderr.flush()
+    leave(code)
+
+
+@contextmanager
+def exits(resume_hint: Callable[[], str] | None = None) -> Iterator[None]:
+    """Run a command's body; turn its errors into `fail`. ``resume_hint`` says how to resume the run under
+    way (``"ragvid generate --resume ID"``), or "" when none is."""
+
+    def resume(template: str) -> str:
+        command = resume_hint() if resume_hint is not None else ""
+        return template.format(command) if command else ""
+
+    from agents.llm_client import LLMError  # here, not at import: `ragvid --help` need not load the SDK
+
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except InputError as e:
+        fail(str(e))
+    except LLMError as e:  # only a demanded endpoint raises: under `auto` the policy falls back
+        fail(f"--llm: {e}{resume(' (resume with: {})')}")
+    except KeyboardInterrupt:
+        fail(f"interrupted{resume('; resume with: {}')}", EXIT_INTERRUPTED)
+    except Exception as e:
+        fail(f"{type(e).__name__}: {e}{resume(' — resume with: {}')}", EXIT_FAILED)
+
+
+def command(fn: Callable[P, R]) -> Callable[P, R]:
+    """A typer command whose whole body runs inside `exits()` (typer reads the wrapped signature)."""
+
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        with exits():
+            return fn(*args, **kwargs)
+
+    return run
