@@ -258,21 +258,19 @@ class Channel(Generic[M]):
     def all(self, state: VGAState) -> list[M]:
         """Every entry, oldest first, validated. Raises StateError naming the channel and field."""
         raw: list[Json] = state.get(self.name, [])  # type: ignore[assignment]
-        out: list[M] = []
-        for i, entry in enumerate(raw):
-            try:
-                out.append(self.model.model_validate(entry))
-            except ValidationError as e:
-                where = InputError.from_validation(e, prefix=(self.name, i))
-                raise StateError(f"graph state: {where} (not a {self.model.__name__})") from None
-        return out
+        return [self._read(entry, i) for i, entry in enumerate(raw)]
 
     def latest(self, state: VGAState) -> M | None:
         """The newest entry, or None when the channel is empty."""
         raw: list[Json] = state.get(self.name, [])  # type: ignore[assignment]
-        if not raw:
-            return None
-        return self.all({self.name: raw[-1:]})[0]  # type: ignore[misc]
+        return self._read(raw[-1], len(raw) - 1) if raw else None
+
+    def _read(self, entry: Json, index: int) -> M:
+        try:
+            return self.model.model_validate(entry)
+        except ValidationError as e:
+            where = InputError.from_validation(e, prefix=(self.name, index))
+            raise StateError(f"graph state: {where} (not a {self.model.__name__})") from None
 
     def require(self, state: VGAState) -> M:
         """The newest entry; raises StateError when the node that writes it has not run yet."""
