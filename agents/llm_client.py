@@ -261,7 +261,7 @@ class StructuredClient:
         return self._kind
 
     def _where(self) -> str:
-        return f"{self.base_url} (model '{self.model}')"
+        return f"{self.base_url} (model '{self.model}')" if self.model else self.base_url
 
     def _err(self, cls: type[LLMError], what: str) -> LLMError:
         return cls(f"{what} at {self._where()}", url=self.base_url, model=self.model)

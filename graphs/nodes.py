@@ -55,7 +55,7 @@ from graphs.timeline import build_timeline, clip_requests
 from graphs.toolrun import ToolRecorder, gather_limited
 from rag_recsys import sidfile
 from tools.audio_measure import loudness_text
-from tools.errors import RagvidError
+from tools.errors import InputError, RagvidError
 from tools.models import AudioTrack, Line, RenderResult, RenderSettings, Timeline
 
 log = logging.getLogger("ragvid.graph")
@@ -128,7 +128,10 @@ async def load_sid(state: VGAState, runtime: Runtime[RunContext]) -> Update:
                                  "sid_file": str(Path(req.sid_file).resolve()) if req.sid_file else None})  # fmt: skip
     ctx = context_of(runtime)
     if req.sid is not None:
-        loaded = sidfile.load_sid(req.sid, ctx.tokenizer)
+        try:
+            loaded = sidfile.load_sid(req.sid, ctx.tokenizer)
+        except InputError as e:  # name the field where the caller put it
+            raise InputError(f"request.sid.{e.field}", e.message) from None
     else:
         assert req.sid_file is not None  # the request's validator holds one of the two
         loaded = sidfile.load_sid_file(Path(req.sid_file), ctx.tokenizer)
@@ -183,8 +186,9 @@ async def audio(state: VGAState, runtime: Runtime[RunContext]) -> Update:
     progress_event("audio", f"synthesizing {len(plan.lines)} lines ({tb.speech.name})", r)
     lines = [Line(line_id=ln.line_id, text=ln.text, rate=ln.rate, voice=plan.voice) for ln in plan.lines]
     results = await gather_limited(
-        2, [rec.call("speech", tb.speech.name, line.line_id, partial(tb.speech.synthesize, line)) for line in lines]
-    )
+        2, [partial(rec.call, "speech", tb.speech.name, line.line_id, partial(tb.speech.synthesize, line))
+            for line in lines],
+    )  # fmt: skip
     seg_start = {s.shot_id: s.start for s in plan_v.segments}
     takes = [
         VoiceTake(
@@ -268,7 +272,7 @@ async def _render(ctx: RunContext, plans: RoundPlans, rec: ToolRecorder, setting
     requests = clip_requests(plans.visual, plans.effect, plans.instructions, settings)
     clips = await gather_limited(
         max(1, ctx.threads // 2),
-        [rec.call("video", tb.video.name, req.shot_id, partial(tb.video.generate, req)) for req in requests],
+        [partial(rec.call, "video", tb.video.name, req.shot_id, partial(tb.video.generate, req)) for req in requests],
     )
     plan_e = plans.effect
     ass = tb.subtitles.write(plan_e.cues, [*plan_e.overlays, plan_e.cta], plan_e.style, settings.width,

@@ -64,7 +64,7 @@ class GenerateRequest(BaseModel):
 
     sid_file: str | None = Field(default=None, description="path of a SID file (JSON)")
     sid: SidFile | None = Field(default=None, description="the SID file's JSON, inline (instead of sid_file)")
-    out: str = Field(description="the MP4 to write; its run record goes beside it (OUT.run.json)")
+    out: str = Field(description="the MP4 to write (`ragvid generate` writes its run record beside it)")
     aspect: Aspect = Field(default="9:16", description="9:16 (1080x1920), 16:9 or 1:1")
     duration: float | None = Field(
         default=None,

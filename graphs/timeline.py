@@ -43,6 +43,7 @@ def clip_requests(
             camera=seg.camera,
             palette=_shot_palette(instructions.palette, i),
             seed=i + VARIANT_SEED_STEP * seg.variant,
+            variant=seg.variant,
         )
         for i, (seg, span) in enumerate(zip(visual.segments, spans, strict=True))
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from graphs.state import ToolCall
@@ -47,13 +47,14 @@ class ToolRecorder:
             )
 
 
-async def gather_limited(limit: int, jobs: list[Awaitable[R]]) -> list[R]:
-    """Await jobs concurrently, at most `limit` at once (encoders are CPU-bound: one per core). A
-    coroutine does nothing until awaited, so jobs queued behind the semaphore have not started."""
+async def gather_limited(limit: int, jobs: Sequence[Callable[[], Awaitable[R]]]) -> list[R]:
+    """Run jobs concurrently, at most `limit` at once (encoders are CPU-bound: one per core), in order of
+    their results. Each job is started only when its turn comes: when one fails, the rest are cancelled
+    or never created (no coroutine is left un-awaited)."""
     sem = asyncio.Semaphore(limit)
 
-    async def one(job: Awaitable[R]) -> R:
+    async def one(job: Callable[[], Awaitable[R]]) -> R:
         async with sem:
-            return await job
+            return await job()
 
     return list(await asyncio.gather(*(one(j) for j in jobs)))

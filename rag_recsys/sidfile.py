@@ -87,7 +87,7 @@ def read_json_file(path: Path) -> Any:
     try:
         raw_text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InputError("file", f"not found: {path}", path) from None
+        raise InputError("file", "not found", path) from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
         raise InputError("file", f"cannot read: {exc}", path) from None
     try:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from ragvid.exits import exits, fail
+from ragvid.exits import exits, fail, run
 from ragvid.settings import Settings, offline_hub
 
 offline_hub()  # nothing on the default path may reach a model hub
@@ -23,7 +23,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one line stays one line in a log or a pipe
 
 
 def _mount() -> None:
@@ -41,7 +41,9 @@ _mount()
 
 # the generation options `generate` and `recommend --generate` share
 AspectOpt = Annotated[str, typer.Option(help="9:16, 16:9 or 1:1")]
-DurationOpt = Annotated[float | None, typer.Option(help="target length in seconds (default: from the copy)")]
+DurationOpt = Annotated[
+    float | None, typer.Option(help="target length, 6–60 s (default: sized to the copy; the fast profile: 12 s)")
+]
 TtsOpt = Annotated[
     str | None, typer.Option(help="piper (offline, default), espeak, or edge (online, falls back to piper)")
 ]
@@ -54,7 +56,7 @@ LlmModelOpt = Annotated[str | None, typer.Option(help="model name at the endpoin
 HomeOpt = Annotated[Path | None, typer.Option(help="runs, cache, checkpoints and models (env RAGVID_HOME)")]
 ProfileOpt = Annotated[
     str | None,
-    typer.Option(help="render profile: full (1080 wide, default) or fast (draft size, 12 s; env RAGVID_PROFILE)"),
+    typer.Option(help="render profile: full (1080 wide, default) or fast (360 wide, 12 s; env RAGVID_PROFILE)"),
 ]
 QuietOpt = Annotated[bool, typer.Option("-q", "--quiet", help="no progress display")]
 
@@ -73,12 +75,19 @@ def run_generation(settings: Settings, quiet: bool, **kwargs: Any) -> None:
     record, f = done.record, done.record.final
     err.print(
         f"[green]wrote[/] {f.path} ({f.duration:.1f}s, {f.width}x{f.height}, {loudness_text(f.lufs)}, "
-        f"round {record.chosen_round} of {len(record.rounds)}) and {done.path} in {record.timings.total_s:.1f}s",
+        f"best of {len(record.rounds)} draft{'s' * (len(record.rounds) != 1)}: round {record.chosen_round}) and "
+        f"{done.path} in {record.timings.total_s:.1f}s",
         highlight=False,
     )
 
 
-@app.command()
+EXIT_CODES = (
+    "Exit codes: 0 done; 2 bad input (one line naming the flag, file or field) or a demanded LLM endpoint that "
+    "failed; 1 a failed run (resume it with --resume RUN_ID); 130 interrupted."
+)
+
+
+@app.command(epilog=EXIT_CODES)
 def generate(
     sid_file: Annotated[
         Path | None, typer.Argument(help="SID file (JSON): content + creative codes, optional meta")
@@ -94,16 +103,13 @@ def generate(
     profile: ProfileOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Generate a personalised ad video from a SID file (instruction model → VGA agents → MP4).
-
-    Exit codes: 0 done; 2 bad input (one line naming the flag, file or field) or a demanded LLM endpoint
-    that failed; 1 a failed run (resume it with --resume RUN_ID); 130 interrupted."""
+    """Generate a personalised ad video from a SID file (instruction model → VGA agents → MP4)."""
     with exits():
         settings = Settings.load(tts=tts, home=home, llm=llm, llm_model=llm_model, profile=profile)
     run_generation(settings, quiet, sid_file=sid_file, out=out, aspect=aspect, duration=duration, resume=resume)
 
 
-@app.command()
+@app.command(epilog=EXIT_CODES)
 def recommend(
     user_file: Annotated[Path, typer.Option("--user-file", "-u", help="user context JSON (`ragvid schema user-file`)")],
     model: Annotated[
@@ -125,7 +131,7 @@ def recommend(
     quiet: QuietOpt = False,
 ) -> None:
     """Recommend D-SIDs for a user and, with --generate, make the top one's video (the full RaG graph:
-    recommender → instruction model → VGA agents → MP4). Exit codes as `ragvid generate`."""
+    recommender → instruction model → VGA agents → MP4)."""
     from rag_recsys.recommender import load_user_file
     from ragvid.commands.recommend import Replay, load_recommender_for_cli, print_recommendations, recommend_for_cli
     from ragvid.generate import RecommendInput, new_request
@@ -133,6 +139,8 @@ def recommend(
     with exits():
         if make_video and out is None:
             fail("-o/--out: required with --generate")
+        if out is not None and not make_video:
+            fail("-o/--out: only with --generate (the list goes to stdout)")
         settings = Settings.load(tts=tts, home=home, llm=llm, llm_model=llm_model, profile=profile, model=model)
         if make_video:
             new_request(None, out, aspect=aspect, duration=duration, rag=True)
@@ -173,5 +181,10 @@ def schema_sid_file() -> None:
     sys.stdout.write(json.dumps(SidFile.model_json_schema(), indent=2) + "\n")
 
 
+def main() -> None:
+    """The `ragvid` command (see `ragvid.exits.run`)."""
+    run(app)
+
+
 if __name__ == "__main__":
-    app()
+    main()

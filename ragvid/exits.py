@@ -1,7 +1,8 @@
 """The CLI's one way out on an error.
 
-Every command runs inside `exits()` (`command` wraps a typer command in it), which maps what went wrong
-onto one line on stderr and an exit code:
+`run` is the entry point: a usage error (an unknown option, a missing argument, a value of the wrong type)
+is one line too, not click's boxed help. Every command runs inside `exits()` (`command` wraps a typer
+command in it), which maps what went wrong onto one line on stderr and an exit code:
 bad input (an `InputError`: a flag, a file, a field) and a demanded LLM endpoint that fails are 2; an
 interrupted run is 130; anything else is 1 — with how to resume, when a run was under way. Nothing else
 in the CLI prints an error or picks an exit code; `fail` is for a command's own checks, `leave` passes a
@@ -26,6 +27,26 @@ R = TypeVar("R")
 EXIT_INPUT = 2
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
+
+
+def run(app: typer.Typer, args: list[str] | None = None) -> NoReturn:
+    """Run the CLI ``app`` on ``args`` (default: the command line) and exit with its code."""
+    try:
+        code = app(args=args, standalone_mode=False)
+    except typer.Abort:
+        sys.stderr.write("error: aborted\n")
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as e:
+        # typer vendors click and exports only some of its errors: a usage error is any with click's
+        # ClickException API (format_message, exit_code); ctx names the command it belongs to
+        message, code = getattr(e, "format_message", None), getattr(e, "exit_code", None)
+        if message is None or not isinstance(code, int):
+            raise
+        ctx = getattr(e, "ctx", None)
+        where = ctx.command_path if ctx is not None else "ragvid"
+        sys.stderr.write(f"error: {where}: {one_line(message(), 2000)} (see {where} --help)\n")
+        sys.exit(code)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def leave(code: int) -> NoReturn:

@@ -1,7 +1,8 @@
 """Running the VGA or RaG graph for the CLI (and any Python caller), in steps:
 
 1. the request — a new one validated from the options (`new_request`, `check_sid`), or the one a
-   checkpoint holds (`resume_request`, which refuses a checkpoint of another state version);
+   checkpoint holds with the settings the run started with (`resume_run`, which refuses a checkpoint of
+   another state version and a run that already finished);
 2. the policy — started only once the inputs are valid (`ragvid.policy_select.open_policy`), so bad input
    never waits for a model server;
 3. streaming the graph with a SQLite checkpointer (`stream_run`): progress events go to the caller;
@@ -10,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -38,6 +40,8 @@ from tools.errors import InputError
 
 EventSink = Callable[[dict[str, Any]], None]
 STATE_KEY = "ragvid_state"  # checkpoint metadata: the state version that wrote it
+SETTINGS_KEY = "ragvid_settings"  # …and the settings a resumed run continues with
+RUN_SETTINGS = ("profile", "tts", "max_reflections", "final_preset", "final_crf", "threads")
 # the request's fields as the CLI names them, for errors
 FLAGS = {"request.aspect": "--aspect", "request.duration": "--duration", "request.out": "-o/--out",
          "request.sid_file": "SID_FILE"}  # fmt: skip
@@ -88,9 +92,17 @@ def check_sid(request: GenerateRequest, ctx: RunContext) -> Brief | None:
                              duration=request.duration)  # fmt: skip
 
 
-async def resume_request(saver: BaseCheckpointSaver[Any], run_id: str, where: Path) -> GenerateRequest:
-    """The request of a checkpointed run; an `InputError` for an unknown run or a checkpoint of another
-    state version (its entries would not read as this version's models)."""
+class Resumed(BaseModel):
+    """A checkpointed run to continue: its request and the settings it started with."""
+
+    request: GenerateRequest
+    settings: dict[str, Any]
+
+
+async def resume_run(saver: BaseCheckpointSaver[Any], run_id: str, where: Path) -> Resumed:
+    """The request and settings of a checkpointed run; an `InputError` for an unknown run, a run that
+    already finished, or a checkpoint of another state version (its entries would not read as this
+    version's models)."""
     saved = await saver.aget_tuple({"configurable": {"thread_id": run_id}})
     values = saved.checkpoint["channel_values"] if saved else {}
     if saved is None or "request" not in values:
@@ -99,7 +111,11 @@ async def resume_request(saver: BaseCheckpointSaver[Any], run_id: str, where: Pa
     if version != STATE_VERSION:
         raise InputError("--resume", f"run '{run_id}' was checkpointed by another ragvid version (state version "
                          f"{version or 1}, this is {STATE_VERSION}) and cannot be resumed: start it again")  # fmt: skip
-    return request_of(values)  # type: ignore[arg-type]
+    request = request_of(values)  # type: ignore[arg-type]
+    if values.get("final"):
+        raise InputError("--resume", f"run '{run_id}' already finished: {request.out}")
+    started_with = saved.metadata.get(SETTINGS_KEY)
+    return Resumed(request=request, settings=json.loads(started_with) if isinstance(started_with, str) else {})
 
 
 def graph_for(request: GenerateRequest, rag: RecommendInput | None) -> StateGraph[Any, Any, Any, Any]:
@@ -111,9 +127,13 @@ def graph_for(request: GenerateRequest, rag: RecommendInput | None) -> StateGrap
     return build_rag_graph(_StoppedBeforeRecommending(request.run_id))
 
 
-def run_config(run_id: str) -> RunnableConfig:
-    """The config of a run: its checkpoint thread, and the state version in the checkpoint's metadata."""
-    return {"configurable": {"thread_id": run_id}, "metadata": {STATE_KEY: STATE_VERSION}}
+def run_config(run_id: str, settings: Settings | None = None) -> RunnableConfig:
+    """The config of a run: its checkpoint thread; the state version and the run's settings in the
+    checkpoint's metadata (a resumed run continues with them)."""
+    metadata: dict[str, Any] = {STATE_KEY: STATE_VERSION}
+    if settings is not None:  # as JSON text: LangGraph keeps only scalar metadata values
+        metadata[SETTINGS_KEY] = json.dumps({name: getattr(settings, name) for name in RUN_SETTINGS})
+    return {"configurable": {"thread_id": run_id}, "metadata": metadata}
 
 
 async def stream_run(app: Any, graph_input: dict[str, Any] | None, config: RunnableConfig, ctx: RunContext,
@@ -176,9 +196,12 @@ async def generate(
     rag: RecommendInput | None = None,
 ) -> Written:
     """Generate (or resume) one video — from ``sid_file``, or with ``rag`` from the D-SID a recommender
-    chooses for a user. ``context`` replaces the one ``settings`` build (its policy is then kept). Raises
-    `InputError` for bad input, `LLMError` when a demanded LLM endpoint fails."""
-    ctx = context or settings.run_context()
+    chooses for a user. ``context`` replaces the one ``settings`` build (its policy is then kept). A resumed
+    run continues with its own request and the settings it started with. Raises `InputError` for bad
+    input, `LLMError` when a demanded LLM endpoint fails."""
+    if resume and (sid_file is not None or out is not None or rag is not None):
+        raise InputError("--resume", "the run continues with its own SID file and output: drop SID_FILE and -o")
+    home = context.home if context is not None else settings.home.expanduser()
     collector = _WarningCollector()
     logging.getLogger("ragvid").addHandler(collector)
     t0 = time.perf_counter()
@@ -189,21 +212,24 @@ async def generate(
 
     try:
         async with AsyncExitStack() as stack:
-            saver = await stack.enter_async_context(sqlite_checkpointer(ctx.home))
+            saver = await stack.enter_async_context(sqlite_checkpointer(home))
             graph_input: dict[str, Any] | None = None
             if resume:
-                request = await resume_request(saver, resume, ctx.home / "checkpoints.sqlite")
-            else:
+                resumed = await resume_run(saver, resume, home / "checkpoints.sqlite")
+                request, settings = resumed.request, settings.model_copy(update=resumed.settings)
+                say(f"resuming with the run's settings: {', '.join(f'{k} {v}' for k, v in resumed.settings.items())}")
+            ctx = context or settings.run_context()
+            if not resume:
                 request = new_request(sid_file, out, aspect=aspect, duration=duration, rag=rag is not None)
                 check_sid(request, ctx)
                 graph_input = {"request": request.model_dump(mode="json")}
                 if rag is not None:
                     graph_input["user"] = rag.user.model_dump(mode="json")
             app = graph_for(request, rag).compile(checkpointer=saver)
-            say(f"run {request.run_id}", run_id=request.run_id)
             if context is None:  # inputs are valid: only now is it worth starting a model server
                 ctx.policy = await open_policy(settings, stack, say)
-            state = await stream_run(app, graph_input, run_config(request.run_id), ctx, on_event)
+            say(f"run {request.run_id}", run_id=request.run_id)  # from here on, a failed run can be resumed
+            state = await stream_run(app, graph_input, run_config(request.run_id, settings), ctx, on_event)
     finally:
         logging.getLogger("ragvid").removeHandler(collector)
     return write_record(state, settings, ctx, time.perf_counter() - t0, collector.messages)

@@ -14,7 +14,7 @@ from rich.status import Status
 class ProgressView:
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
-        self.console = Console(stderr=True)
+        self.console = Console(stderr=True, soft_wrap=True)  # a log line is never hard-wrapped
         self.run_id: str | None = None
         self._status: Status | None = None
         self._t0 = time.perf_counter()

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from tools.errors import InputError
+from tools.errors import InputError, describe
 from tools.limits import MAX_REFLECTIONS
 from tools.profiles import PROFILES, ProfileName
 
@@ -61,11 +61,16 @@ class Settings(BaseSettings):
     @classmethod
     def load(cls, **given: object) -> Settings:
         """Settings from the flags that were given (None: not given), the environment and the defaults.
-        A bad value is an `InputError` naming the setting."""
+        A bad value is an `InputError` naming what the user set: the flag (``--profile``) or the variable
+        (``RAGVID_MAX_REFLECTIONS``)."""
+        flags = {k: v for k, v in given.items() if v is not None}
         try:
-            return cls(**{k: v for k, v in given.items() if v is not None})  # type: ignore[arg-type]
+            return cls(**flags)  # type: ignore[arg-type]
         except ValidationError as e:
-            raise InputError.from_validation(e, prefix=("settings",)) from None
+            err = e.errors()[0]
+            name = str(err["loc"][0]) if err["loc"] else ""
+            field = f"--{name.replace('_', '-')}" if name in flags else f"{ENV_PREFIX}{name.upper()}"
+            raise InputError(field, describe(err)) from None
 
     @property
     def model_folder(self) -> Path:
@@ -78,10 +83,14 @@ class Settings(BaseSettings):
         from agents.policy import RulePolicy
         from graphs.context import RunContext, default_toolbox
         from tools.cache import ToolCache
+        from tools.errors import ToolError
         from tools.ffmpeg import Ffmpeg
 
         home = self.home.expanduser()
-        ffmpeg = Ffmpeg.find(self.ffmpeg)
+        try:
+            ffmpeg = Ffmpeg.find(self.ffmpeg)
+        except ToolError as e:
+            raise InputError(f"{ENV_PREFIX}FFMPEG", str(e)) from None
         final = {"final_preset": self.final_preset, "final_crf": self.final_crf}
         overrides = {k: v for k, v in final.items() if v is not None}
         return RunContext(

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import ValidationError
 from pydantic.json_schema import SkipJsonSchema
 
 from graphs.context import RunContext
@@ -26,8 +27,8 @@ from graphs.rag import build_rag_graph
 from graphs.vga import build_vga_graph
 from rag_recsys.recommender import Recommender, ScoredDSID, UserContext
 from ragvid.settings import Settings, offline_hub
-from tools.errors import InputError
-from tools.profiles import PROFILES, ProfileName
+from tools.errors import InputError, describe
+from tools.profiles import ProfileName
 
 offline_hub()  # as the CLI: nothing on the default path may reach a model hub
 SETTINGS = Settings()
@@ -50,9 +51,19 @@ class StudioContext(RunContext):
     ffmpeg: SkipJsonSchema[Any] = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        base = SETTINGS.model_copy(update={"tts": self.tts, "home": Path(self.home).expanduser()}).run_context()
+        # Studio builds this from the assistant's JSON without validating it: check each knob as the CLI
+        # would, naming the context field
+        knobs = {"tts": self.tts, "home": self.home, "max_reflections": self.max_reflections, "threads": self.threads,
+                 "profile": self.profile_name}  # fmt: skip
+        try:
+            settings = Settings(**{**SETTINGS.model_dump(), **knobs})
+        except ValidationError as e:
+            err = e.errors()[0]
+            name = {"profile": "profile_name"}.get(str(err["loc"][0]), str(err["loc"][0]))
+            raise InputError(f"context.{name}", describe(err)) from None
+        base = settings.run_context()
         self.home, self.toolbox, self.policy, self.ffmpeg = base.home, base.toolbox, base.policy, base.ffmpeg
-        self.profile = PROFILES[self.profile_name]
+        self.max_reflections, self.threads, self.profile = base.max_reflections, base.threads, base.profile
 
 
 class ModelFolderRecommender:

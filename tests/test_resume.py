@@ -17,12 +17,15 @@ pytestmark = pytest.mark.slow
 
 def test_killed_run_resumes_from_checkpoint(tmp_path: Path) -> None:
     home = tmp_path / "home"  # a cold cache of its own, so "cached" below means cached by this run
-    env = {**os.environ, "RAGVID_HOME": str(home), "RAGVID_PROFILE": "fast"}
+    env = {**os.environ, "RAGVID_HOME": str(home)}
     out = tmp_path / "resumed.mp4"
-    run_id = kill_during_first_draft(["generate", str(EXAMPLES / "coffee.json"), "-o", str(out)], env)
+    run_id = kill_during_first_draft(["generate", str(EXAMPLES / "coffee.json"), "-o", str(out), "--profile", "fast"],
+                                     env)  # fmt: skip
     assert not out.exists()
-    resume_run(run_id, env)
-    assert probe(out).duration == pytest.approx(12.0, abs=0.1)
+    resume_run(run_id, env)  # no --profile: the run continues with the settings it started with
+    info = probe(out)
+    assert info.duration == pytest.approx(12.0, abs=0.1)
+    assert info.video is not None and (info.video.width, info.video.height) == (360, 640)
     record = json.loads(out.with_suffix(".run.json").read_text())
     calls = record["tool_calls"]
     # the voice lines were synthesized once, before the crash, and not again after it

@@ -22,7 +22,8 @@ from graphs.state import (
     StateError,
     updates,
 )
-from ragvid.generate import resume_request, run_config
+from ragvid.generate import resume_run, run_config
+from ragvid.settings import Settings
 from tests.conftest import EXAMPLES
 from tools.errors import InputError
 
@@ -84,11 +85,18 @@ async def test_a_checkpoint_of_another_state_version_is_refused(tmp_path: Path) 
                          {"source": "loop", "step": 3}, {})  # fmt: skip
         with pytest.raises(InputError, match=rf"--resume: run 'old' was checkpointed by another ragvid version "
                                              rf"\(state version 1, this is {STATE_VERSION}\)"):  # fmt: skip
-            await resume_request(saver, "old", tmp_path / "checkpoints.sqlite")
+            await resume_run(saver, "old", tmp_path / "checkpoints.sqlite")
         with pytest.raises(InputError, match="--resume: no run 'nope'"):
-            await resume_request(saver, "nope", tmp_path / "checkpoints.sqlite")
-        current = run_config("new")
+            await resume_run(saver, "nope", tmp_path / "checkpoints.sqlite")
+        current = run_config("new", Settings(profile="fast", max_reflections=1))
         checkpoint["channel_values"] = {"request": request.model_copy(update={"run_id": "new"}).model_dump(mode="json")}
         await saver.aput({"configurable": {**current["configurable"], "checkpoint_ns": ""}}, checkpoint,
                          {"source": "loop", "step": 3, **current["metadata"]}, {})  # fmt: skip
-        assert (await resume_request(saver, "new", tmp_path / "checkpoints.sqlite")).run_id == "new"
+        resumed = await resume_run(saver, "new", tmp_path / "checkpoints.sqlite")
+        assert resumed.request.run_id == "new"
+        assert resumed.settings["profile"] == "fast" and resumed.settings["max_reflections"] == 1  # as it started
+        checkpoint["channel_values"]["final"] = [{"path": "x.mp4"}]
+        await saver.aput({"configurable": {**current["configurable"], "checkpoint_ns": ""}}, checkpoint,
+                         {"source": "loop", "step": 4, **current["metadata"]}, {})  # fmt: skip
+        with pytest.raises(InputError, match="--resume: run 'new' already finished: "):
+            await resume_run(saver, "new", tmp_path / "checkpoints.sqlite")

@@ -27,10 +27,10 @@ class Ffmpeg:
 
     @classmethod
     def find(cls, override: str | None = None) -> Ffmpeg:
-        """``override`` when given, else the binary inside the `imageio-ffmpeg` wheel, else ``ffmpeg`` on
-        PATH. Raises ToolError when there is none."""
+        """``override`` when given (checked: it runs and says it is ffmpeg), else the binary inside the
+        `imageio-ffmpeg` wheel, else ``ffmpeg`` on PATH. Raises ToolError when there is none."""
         if override:
-            return cls(override)
+            return cls._checked(override)
         try:
             import imageio_ffmpeg
 
@@ -40,6 +40,19 @@ class Ffmpeg:
             if found:
                 return cls(found)
         raise ToolError("ffmpeg not found: install the 'imageio-ffmpeg' package or set RAGVID_FFMPEG")
+
+    @classmethod
+    def _checked(cls, exe: str) -> Ffmpeg:
+        found = shutil.which(exe)
+        if found is None:
+            raise ToolError(f"not an executable: {exe}")
+        try:
+            done = subprocess.run([found, "-version"], capture_output=True, text=True, timeout=30, check=False)
+        except (OSError, subprocess.SubprocessError) as e:
+            raise ToolError(f"{exe} does not run: {e}") from None
+        if done.returncode != 0 or not done.stdout.startswith("ffmpeg version"):
+            raise ToolError(f"{exe} is not ffmpeg (`{exe} -version` does not say 'ffmpeg version')")
+        return cls(found)
 
     def command(self, args: Sequence[str]) -> list[str]:
         """The argv that runs `args`: the executable, then ``-hide_banner -nostdin -y`` (no banner, never a prompt
@@ -51,7 +64,7 @@ class Ffmpeg:
         of ffmpeg's log on a non-zero exit."""
         proc = subprocess.run(self.command(args), capture_output=True, text=True, check=False)
         if proc.returncode != 0:
-            raise _failed(what, proc.returncode, proc.stderr)
+            raise failed(what, proc.returncode, proc.stderr)
         return proc
 
     async def arun(self, args: Sequence[str], *, what: str) -> str:
@@ -62,12 +75,13 @@ class Ffmpeg:
         _, err = await proc.communicate()
         stderr = err.decode("utf-8", "replace")
         if proc.returncode != 0:
-            raise _failed(what, proc.returncode, stderr)
+            raise failed(what, proc.returncode, stderr)
         return stderr
 
 
-def _failed(what: str, code: int | None, stderr: str) -> ToolError:
-    tail = "\n".join(stderr.strip().splitlines()[-6:])
+def failed(what: str, code: int | None, stderr: str) -> ToolError:
+    """The ToolError of an ffmpeg run that exited ``code``: what it was doing and the end of its log."""
+    tail = "\n".join(stderr.strip().splitlines()[-6:]) or "(it printed nothing)"
     return ToolError(f"ffmpeg failed while {what} (exit {code}): {tail}")
 
 

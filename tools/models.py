@@ -41,6 +41,7 @@ class ClipRequest(BaseModel):
     camera: CameraMotion = "push_in"
     palette: Palette
     seed: int = 0
+    variant: int = Field(default=0, ge=0, description="another take of the shot: made to look unlike earlier takes")
 
 
 class Clip(BaseModel):

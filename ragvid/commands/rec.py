@@ -99,7 +99,7 @@ def train(
     cfg = TrainConfig(epochs=epochs, lr=lr, batch_size=batch_size, eval_every=eval_every, patience=patience,
                       seed=seed, time_limit_s=time_limit, warmup_steps=100)
     command = " ".join(shlex.quote(a) for a in ["ragvid", *sys.argv[1:]])
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     console.print(f"{data.name}: {len(data.interactions)} users, {len(data.items.item_ids)} items, "
                   f"levels {data.items.sizes} ({data.index_source})", highlight=False)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -183,7 +183,7 @@ def eval_(
            "trained": {k: provenance.get(k) for k in ("command", "seed", "device", "train_s_total", "best_epoch")}}
     target = output or model_dir / "metrics.json"
     target.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    Console(stderr=True).print(f"wrote {target}", highlight=False)
+    Console(stderr=True, soft_wrap=True).print(f"wrote {target}", highlight=False)
 
 
 def _trained_on(provenance: dict[str, Any], model_dir: Path) -> str:

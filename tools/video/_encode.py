@@ -10,8 +10,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from tools.cache import ToolCache
-from tools.errors import ToolError
-from tools.ffmpeg import Ffmpeg, shipped
+from tools.ffmpeg import Ffmpeg, failed, shipped
 from tools.models import Clip, ClipRequest
 from tools.vocabulary import CAMERA_MOTIONS, CameraMotion
 
@@ -64,8 +63,7 @@ def encode_frames(
         err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
         rc = proc.wait()
     if rc != 0:
-        tail = "\n".join(err.strip().splitlines()[-6:])
-        raise ToolError(f"ffmpeg failed while encoding generated frames (exit {rc}): {tail}")
+        raise failed("encoding generated frames", rc, err)
 
 
 class FrameGenerator:

@@ -80,10 +80,11 @@ def _sweep(w: int, h: int, alpha: int) -> Image.Image:
 
 
 def render_motion_frames(
-    palette: Palette, seed: int, duration: float, w: int, h: int, fps: int
+    palette: Palette, seed: int, duration: float, w: int, h: int, fps: int, variant: int = 0
 ) -> Iterator[bytes]:
     """Yield rgba frames. All sprites are built once; each frame is a crop of a drifting gradient plus
-    alpha-composited sprites at new positions."""
+    alpha-composited sprites at new positions. An odd ``variant`` (another take) runs the gradient through
+    the accent and text colours instead: a pale look's shots would otherwise all be near-white."""
     rng = random.Random(seed)
     n = frame_count(duration, fps)
     bg = _lift(_rgb(palette.background), 0.22)
@@ -98,6 +99,9 @@ def render_motion_frames(
         round(0.55 * surface[2] + 0.45 * accent[2]),
     )
     c0, c1 = (bg, surface) if seed % 2 == 0 else (tint, bg)
+    if variant % 2:
+        deep = tuple(round(0.5 * a + 0.5 * t) for a, t in zip(accent, text, strict=True))
+        c0, c1 = accent, (deep[0], deep[1], deep[2])
     angle = rng.uniform(0, 2 * math.pi)
     mx, my = int(w * 0.25), int(h * 0.25)
     grad = _gradient(w + 2 * mx, h + 2 * my, c0, c1, angle)
@@ -187,5 +191,5 @@ class MotionGraphics(FrameGenerator):
         (cached). Raises ToolError when encoding fails."""
 
         frames = partial(render_motion_frames, request.palette, request.seed, request.duration, request.width,
-                         request.height, request.fps)  # fmt: skip
+                         request.height, request.fps, request.variant)  # fmt: skip
         return await self.encoded(request, self.key(request), frames, pix_fmt="rgba")
