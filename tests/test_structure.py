@@ -153,6 +153,9 @@ def test_the_cli_leaves_through_one_exit_function() -> None:
         (["generate", "examples/sids/coffee.json", "-o", "x.avi"], "error: -o/--out: "),
         (["recommend", "-u", "examples/users/maker.json", "--kind", "magic"], "error: --kind: unknown recommender"),
         (["llm", "serve", "--launch"], "error: vllm is not installed here"),
+        (["generate", "--bogus"], "error: ragvid generate: No such option: --bogus"),
+        (["generate", "x.json", "--duration", "abc"], "error: ragvid generate: Invalid value for '--duration'"),
+        (["schema", "nope"], "error: ragvid schema: No such command 'nope'"),
     ],
 )
 def test_cli_errors_are_one_line_and_exit_2(args: list[str], expected: str, tmp_path: Path) -> None:
