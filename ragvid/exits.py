@@ -32,7 +32,7 @@ EXIT_INTERRUPTED = 130
 def run(app: typer.Typer, args: list[str] | None = None) -> NoReturn:
     """Run the CLI ``app`` on ``args`` (default: the command line) and exit with its code."""
     try:
-        code = app(args=args, standalone_mode=False)
+        code = app(args=args, prog_name="ragvid", standalone_mode=False)  # also under `python -m ragvid.cli`
     except typer.Abort:
         sys.stderr.write("error: aborted\n")
         sys.exit(EXIT_INTERRUPTED)
