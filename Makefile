@@ -5,7 +5,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.ragvid-installed
 DEV_STAMP := $(VENV)/.ragvid-dev-installed
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup system demo test lint bench clean
+
+# fonts for every supported script (Noto per script, Noto CJK, Symbola's monochrome emoji) and espeak-ng, the
+# offline voice of every language but English: Debian packages, installed when one is missing
+SYSTEM_PACKAGES := fonts-noto-core fonts-noto-cjk fonts-symbola espeak-ng
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # the CPU build of torch first: a bare `torch` requirement would pull several GB of CUDA wheels
 $(STAMP): pyproject.toml
@@ -20,13 +25,22 @@ $(DEV_STAMP): $(STAMP)
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(DEV_STAMP)
 
-setup: $(DEV_STAMP)
+system:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if command -v apt-get >/dev/null; then \
+	    echo "installing $$missing (apt-get)"; \
+	    $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else echo "warning: no apt-get: install the fonts and voices of $$missing yourself (see README)"; fi; \
+	fi
 
-demo: $(STAMP)
+setup: system $(DEV_STAMP)
+
+demo: system $(STAMP)
 	$(VENV)/bin/ragvid generate examples/sids/coffee.json -o demo.mp4
 
 # pytest exits 5 when it collected nothing; CI must see that as a failure, not a pass
-test: $(DEV_STAMP)
+test: system $(DEV_STAMP)
 	$(PY) -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests were collected"; exit 1; fi; exit $$rc
 
 lint: $(DEV_STAMP)

@@ -28,6 +28,7 @@ class Brief(BaseModel):
     images: list[str]
     similarity: float | None
     product_text: str
+    similarity_note: str | None = None  # why similarity is None or approximate (`LoadedSid.similarity_note`)
     aspect: str
     duration: float | None = None
 
@@ -47,6 +48,7 @@ class Brief(BaseModel):
             meta=loaded.sid.meta,
             images=[str(p) for p in loaded.image_paths],
             similarity=loaded.similarity,
+            similarity_note=loaded.similarity_note,
             product_text=loaded.product_text,
             aspect=aspect,
             duration=duration,

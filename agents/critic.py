@@ -30,10 +30,11 @@ from agents.models import (
 from agents.policy import AgentTask
 from tools.limits import ACCEPT_TOLERANCE_LU, TARGET_LUFS
 from tools.timing import distance_to_grid
+from tools.video.image import BLANK_SHARE
 
+SILENT = "none"  # the speech back-end of a render without a voice (tools.speech.SilentSpeech)
 DURATION_TOLERANCE = 0.25  # s
 MIN_DUCK_DB = 6.0  # music under speech at least this far below music alone (dB)
-SAFE_WIDTH = 0.9  # subtitles must stay inside 90% of the frame width (title-safe area)
 OVERRUN_TOLERANCE = 0.05  # s
 BOUNDARY_TOLERANCE = 0.15  # s, ~4 frames: the frame-difference plateau's centre is found to a few frames
 MIN_CTA_SHARE = 0.3  # of the frame in the CTA card's colour, 1 s before the end
@@ -61,6 +62,15 @@ class DraftMeasurements(BaseModel):
     cta_color_share: float = Field(description="share of the frame near the CTA card colour, 1 s before the end")
     subtitle_width_ratio: dict[str, float] = Field(description="widest line / safe width, per cue index")
     subtitle_lines: dict[str, int]
+    glyphs_missing: dict[str, str] = Field(
+        default_factory=dict,
+        description="per subtitle-file event: characters not in the font libass selected for them (tools.libass)",
+    )
+    image_blank_share: dict[str, float] = Field(
+        default_factory=dict,
+        description="per shot showing a product photo: the share of its image area that is flat mid-shot "
+        "(tools.video.image.blank_share); shots under the CTA card are not measured",
+    )
 
 
 @dataclass(frozen=True)
@@ -110,9 +120,9 @@ def _line_span(d: Draft, take: VoiceTake) -> tuple[float, float] | None:
 
 
 def check_speech_missing(d: Draft) -> Iterator[Finding]:
-    """Every line is heard on the voice stem."""
+    """Every line is heard on the voice stem (but in a render without a voice, ``--tts none``)."""
     for take in d.takes:
-        if _line_span(d, take) is None:
+        if take.backend != SILENT and _line_span(d, take) is None:
             yield _finding("speech_missing", "audio", "no speech found on the voice track for this line", 0.0,
                            "voiced audio", take.shot_id, take.line_id)  # fmt: skip
 
@@ -145,6 +155,16 @@ def check_subtitle_lines(d: Draft) -> Iterator[Finding]:
         if n > d.effect.style.max_lines:
             yield _finding("subtitle_lines", "effect", f"subtitle cue {key} needs {n} lines", float(n),
                            f"≤ {d.effect.style.max_lines}")  # fmt: skip
+
+
+def check_glyph_coverage(d: Draft) -> Iterator[Finding]:
+    """Every character of the video's text is drawn from the font libass selected for it (a character missing
+    from that font shows as an empty box or in a mismatched fallback). Routed to the Effect agent, which drops
+    the characters named, with a note."""
+    for event, chars in d.measured.glyphs_missing.items():
+        shown = " ".join(f"{c} (U+{ord(c):04X})" for c in chars)
+        yield _finding("glyph_missing", "effect", f"text event {event} has characters its font lacks: {shown}",
+                       chars, "every character in the cmap of its font")  # fmt: skip
 
 
 def check_loudness(d: Draft) -> Iterator[Finding]:
@@ -213,6 +233,15 @@ def check_black_frames(d: Draft) -> Iterator[Finding]:
                        f"none ≥ {MIN_BAD_SPAN}s", d.shot_at((a + b) / 2))  # fmt: skip
 
 
+def check_image_blank(d: Draft) -> Iterator[Finding]:
+    """No shot shows its product photo as a blank area (a photo that decoded to a flat colour): at most
+    `BLANK_SHARE` of the image area flat."""
+    for shot_id, share in d.measured.image_blank_share.items():
+        if share >= BLANK_SHARE:
+            yield _finding("image_blank", "visual", f"the product photo of shot {shot_id} shows as a blank area",
+                           round(share, 3), f"< {BLANK_SHARE:.2f} of the image area flat", shot_id)  # fmt: skip
+
+
 def check_frozen_frames(d: Draft) -> Iterator[Finding]:
     """No frozen stretch before the CTA card (which is meant to hold still)."""
     for a, b in d.measured.frozen:
@@ -225,8 +254,8 @@ CHECKS: tuple[Check, ...] = tuple(
     Check(fn.__name__.removeprefix("check_"), fn)
     for fn in (
         check_duration, check_speech_missing, check_speech_overrun, check_subtitle_width, check_subtitle_lines,
-        check_loudness, check_ducking, check_boundary_missing, check_off_beat, check_cta_missing,
-        check_black_frames, check_frozen_frames,
+        check_glyph_coverage, check_loudness, check_ducking, check_boundary_missing, check_off_beat, check_cta_missing,
+        check_black_frames, check_image_blank, check_frozen_frames,
     )
 )  # fmt: skip
 

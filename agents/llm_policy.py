@@ -4,7 +4,8 @@ endpoint, kept per field only where the answer validates and passes the role's c
 The prompt is the run's one conversation (Eq. 14) as the node laid it out, sent unchanged, so every
 call extends the previous one and a prefix-caching server reuses it. A call that fails (timeout,
 server gone) falls back to the rule for that decision — unless the run demanded the endpoint
-(`strict`), in which case the error ends the run.
+(`strict`), in which case the error ends the run. A field whose coherence check was skipped (a text the
+text encoder does not read) is kept with a ``check skipped:`` note, and the skip is logged as a warning.
 """
 
 from __future__ import annotations
@@ -109,9 +110,21 @@ class LLMPolicy:
         except ValidationError as e:
             # fields valid one by one can still break a rule of the whole (e.g. a cue after the end)
             return self._all_rule(task, rule, [f"merged answer invalid: {describe(e.errors()[0])}"], usage, reply.raw)
-        notes = [*task.notes, *(f"fallback to rule: {n}" for n in merged.notes)]
+        notes = [
+            *task.notes,
+            *(f"fallback to rule: {n}" for n in merged.notes),
+            *(f"check skipped: {n}" for n in merged.unchecked),
+        ]
         for note in notes:
             log.info("%s: %s", task.role, note)
+        if merged.unchecked:
+            # one warning per call, not per line: the reason is the same for every text of the answer
+            log.warning(
+                "%s: %d LLM text(s) kept without the coherence check; %s",
+                task.role,
+                len(merged.unchecked),
+                merged.unchecked[0].split(": ", 1)[-1],
+            )
         return Decision(
             output=output,
             sources=merged.sources,

@@ -6,6 +6,10 @@ advertiser's meta (product, price, CTA, and the selling points each shot carries
 its narration intent — the meta wins; the Audio agent still phrases the spoken line). Everything
 else is the LLM's to choose, and
 each text it writes must stay about the product and keep the meaning of the line it replaces.
+
+Those two are cosines of the text encoder, which reads only what it declares (`rag_recsys.reads`;
+MiniLM: English). Where the LLM text, the product or the planned line is mostly in a script it does not
+read, a cosine is noise, so the comparison is skipped (`Unchecked`, kept with a note), never guessed.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agents.merge import Check, RoleSpec
+from agents.merge import Check, RoleSpec, Unchecked
 from agents.models import Role
 from tools.protocols import Capabilities
 
@@ -46,14 +50,21 @@ TEXT_FIELDS = re.compile(
 )
 
 
-def _text(value: Any, rule: Any, anchor: str) -> str | None:
+def _text(value: Any, rule: Any, anchor: str) -> str | Unchecked | None:
+    """Why an LLM text is rejected (empty, too long, off the product, off the planned line), None when it
+    passes, `Unchecked` when a text to compare is one the encoder does not read (the length check still ran)."""
     from rag_recsys.embedding import get_text_encoder
+    from rag_recsys.reads import unread_reason
 
     if not isinstance(value, str) or not value.strip():
         return "empty text"
     if isinstance(rule, str) and len(value) > MAX_LENGTH_RATIO * len(rule) + 20:
         return f"{len(value)} characters where the plan has room for about {len(rule)}"
-    enc = get_text_encoder()
+    enc = get_text_encoder()  # loads no weights until it encodes
+    compared = {"the LLM text": value, "the product": anchor, "the planned line": rule if isinstance(rule, str) else ""}
+    unread = unread_reason(compared, enc.reads)
+    if unread is not None:
+        return Unchecked(f"coherence check skipped: {unread}")
     vecs = enc.encode([value, anchor, rule if isinstance(rule, str) else anchor])
     to_product, to_rule = float(vecs[0] @ vecs[1]), float(vecs[0] @ vecs[2])
     if to_product < MIN_TO_PRODUCT:
@@ -64,7 +75,7 @@ def _text(value: Any, rule: Any, anchor: str) -> str | None:
 
 
 def _check(anchor: str, caps: Capabilities | None) -> Check:
-    def check(path: str, value: Any, rule: Any) -> str | None:
+    def check(path: str, value: Any, rule: Any) -> str | Unchecked | None:
         if TEXT_FIELDS.match(path):
             return _text(value, rule, anchor)
         if caps is not None and (path.endswith("music_mood") or path == "bgm.mood") and value not in caps.moods:

@@ -5,6 +5,9 @@ the field's type and passes the role's checks; every other leaf — missing, mal
 *locked* because it is derived from measurements or from the codes (timings, tempo, palette) — comes
 from the rule. Nested models and equally long lists of models merge item by item, so a good camera
 choice survives next to a bad line of copy. The result records, per leaf path, where it came from.
+
+A check that cannot judge a value (its embedding comparison needs a text the encoder does not read)
+answers `Unchecked`: the leaf is kept, and the result says which check was skipped and why.
 """
 
 from __future__ import annotations
@@ -19,7 +22,16 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from agents.models import Source
 from tools.errors import describe
 
-Check = Callable[[str, Any, Any], str | None]  # (path, llm value, rule value) -> why it is rejected
+
+@dataclass(frozen=True)
+class Unchecked:
+    """A check's answer when it could not judge the value (``why``): the value is kept, the skip recorded."""
+
+    why: str
+
+
+# (path, llm value, rule value) -> why it is rejected, None when it passes, or `Unchecked`
+Check = Callable[[str, Any, Any], str | Unchecked | None]
 
 
 def _pattern(path: str, *, exact: bool = False) -> re.Pattern[str]:
@@ -54,11 +66,13 @@ class RoleSpec:
 @dataclass
 class Merged:
     """A merged answer: ``data`` as JSON (each leaf valid, the whole not yet validated), the `Source` of each
-    leaf path, and a note per leaf that fell back to the rule saying why."""
+    leaf path, a note per leaf that fell back to the rule saying why, and one per kept leaf whose check was
+    skipped (``"<path>: <why>"``)."""
 
     data: dict[str, Any]
     sources: dict[str, Source] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    unchecked: list[str] = field(default_factory=list)
 
 
 _MISSING = object()
@@ -112,7 +126,9 @@ def _value(annotation: Any, rv: Any, lv: Any, path: str, spec: RoleSpec, out: Me
         return _rule(rv, path, out, describe(e.errors()[0]))
     # the rule's own value needs no check (some rule texts, e.g. a bare selling point, sit below the bars)
     why = spec.check(path, value, rv) if spec.check and value != rv else None
-    if why:
+    if isinstance(why, Unchecked):
+        out.unchecked.append(f"{path}: {why.why}")
+    elif why:
         return _rule(rv, path, out, why)
     out.sources[path] = Source.llm
     return TypeAdapter(annotation).dump_python(value, mode="json")

@@ -179,6 +179,7 @@ class VoiceTake(BaseModel):
     onset: float = Field(description="seconds into the WAV where speech starts (measured)")
     duration: float = Field(description="seconds of WAV (trimmed speech)")
     backend: str
+    voice: str | None = Field(default=None, description="the engine's voice id that spoke the line")
 
     @property
     def speech_start(self) -> float:

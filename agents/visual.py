@@ -12,6 +12,8 @@ round the agent re-plans on what the Critic measured, one fix per finding kind r
 - ``boundary_missing``: the incoming shot looks like the one before it — it changes its footage (photo ↔
   graphics, another graphics variant) and takes a contrasting camera move;
 - ``black_frames``: a shot rendered black (a dark product photo) switches to graphics;
+- ``image_blank``: a shot whose product photo shows as a flat area (a file that decodes blank) switches to
+  graphics;
 - ``frozen_frames``: a shot that does not move gets a moving camera and another take;
 - ``cta_missing``: the end-card shot is held a second longer, so the CTA card (which comes up with it) is
   up earlier and has time to land.
@@ -172,6 +174,8 @@ def _fix_shots(segments: list[Segment], images: list[str], feedback: Feedback,
         seg = segments[i]
         if f.check == "black_frames":
             retake(i, **(as_graphics(i) if seg.image is not None else {}))
+        elif f.check == "image_blank" and seg.image is not None:  # black_frames may have switched it already
+            retake(i, **as_graphics(i))
         elif f.check == "frozen_frames":
             retake(i, camera=_moving(seg.camera, camera_motions))
         elif f.check == "boundary_missing" and i > 0 and i - 1 not in retaken:

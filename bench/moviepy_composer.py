@@ -81,7 +81,7 @@ class MoviepyComposer:
                 clip = clip.with_effects([vfx.CrossFadeIn(span.transition / fps)])
             layers.append(clip)
         if timeline.subtitles is not None:
-            layers.extend(_moviepy_text_layers(Path(timeline.subtitles), W, H, ColorClip))
+            layers.extend(_moviepy_text_layers(timeline.subtitles.path, W, H, ColorClip))
         video = CompositeVideoClip(layers, size=(W, H), bg_color=(0, 0, 0)).with_duration(T)
 
         voice_clips = []

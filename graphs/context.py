@@ -87,7 +87,7 @@ class RunContext:
         return DSIDTokenizer.load_default()
 
 
-def default_toolbox(cache: ToolCache, tts: str = "piper", ffmpeg: Ffmpeg | None = None) -> Toolbox:
+def default_toolbox(cache: ToolCache, tts: str = "auto", ffmpeg: Ffmpeg | None = None) -> Toolbox:
     """The embedded offline back-ends (ARCHITECTURE §5)."""
     from tools.composer import FfmpegComposer
     from tools.music import ProceduralMusic
@@ -104,7 +104,7 @@ def default_toolbox(cache: ToolCache, tts: str = "piper", ffmpeg: Ffmpeg | None 
     )
 
 
-def default_context(home: Path, *, tts: str = "piper", profile: ProfileName = "full") -> RunContext:
+def default_context(home: Path, *, tts: str = "auto", profile: ProfileName = "full") -> RunContext:
     """The offline tools and the rule policy, writing under ``home``."""
     return RunContext(
         toolbox=default_toolbox(ToolCache(home / "cache"), tts),

@@ -1,22 +1,38 @@
 """The Critic's measurements of a draft: the video, its voice stem and its ducked-music stem, plus the
-subtitle layout measured with the font libass renders."""
+subtitle layout measured with the fonts libass renders, the glyphs libass drew from the fonts it selected, and
+the flatness of each shot's product photo."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agents.critic import MIN_BAD_SPAN, SAFE_WIDTH, DraftMeasurements, colour_share
-from agents.models import EffectPlan, VoiceTake
+from agents.critic import MIN_BAD_SPAN, DraftMeasurements, colour_share
+from agents.models import EffectPlan, VisualPlan, VoiceTake
 from graphs.state import DraftEntry
 from tools.audio_measure import load_mono, rms_db_in, rms_db_outside, speech_intervals
 from tools.boundaries import detect_boundaries
+from tools.errors import ToolError
 from tools.ffmpeg import Ffmpeg
-from tools.fonts import text_width_px
-from tools.models import AudioTrack
+from tools.libass import font_selection, uncovered
+from tools.models import AudioTrack, SubtitleFile, SubtitleStyle
 from tools.probe import black_intervals, frames, frozen_intervals, probe
-from tools.subtitles import REF_WIDTH, wrap_lines
+from tools.subtitles import BADGE_PAD, REF_HEIGHT, REF_WIDTH, read_ass_events, safe_width, text_font
+from tools.textlayout import widest, wrap
+from tools.video.image import Box, blank_share, image_area, upright_size
+
+# of the photo's box per side: mid-shot every camera move is centred, but a shot's middle is not exactly its
+# clip's (clips also cover the transitions) and a parallax drifts fast, so the measured area keeps off the edges
+IMAGE_INSET = 0.1
+# Burned-in text would break up a blank photo's flatness, so the rows it can take are left out. The subtitle
+# writer places it at the 1080×1920 reference, font sizes scaled with the width and margins with the height:
+# a row of text with its outline is ~1.3 font sizes high, a title or badge wraps to at most two rows, and the
+# lowest top anchor is the badge's (360 px, its box reaching BADGE_PAD further).
+_TEXT_ROW = 1.3
+_TOP_ROWS = 2
+_TOP_ANCHOR = 360 + 2 * BADGE_PAD
 
 
 @dataclass
@@ -28,17 +44,40 @@ class SubtitleFit:
 
 
 def subtitle_fit(effect: EffectPlan) -> SubtitleFit:
-    """Each cue wrapped as the subtitle writer wraps it and measured in the shipped font's advances, at the
-    1080-wide reference the style is written for."""
+    """Each cue wrapped as the subtitle writer wraps it (in pixels, at Unicode line breaks) and measured with the
+    fonts that set it, shaped as libass shapes them, at the 1080-wide reference the style is written for."""
     style = effect.style
-    safe = SAFE_WIDTH * REF_WIDTH
+    safe = safe_width(REF_WIDTH)
     fit = SubtitleFit()
     for i, cue in enumerate(effect.cues):
-        lines = wrap_lines(cue.text, style.max_chars_per_line)
-        widest = max((text_width_px(line, style.font_size, style.bold) for line in lines), default=0)
-        fit.width_ratio[str(i)] = round(widest / safe, 4)
+        font = text_font(style, style.font_size, style.bold, cue.text)
+        lines = wrap(cue.text, font, safe)
+        fit.width_ratio[str(i)] = round(widest(lines, font) / safe, 4)
         fit.lines[str(i)] = len(lines)
     return fit
+
+
+def written_widths(subs: SubtitleFile, style: SubtitleStyle) -> dict[str, float]:
+    """Per subtitle event as written in the file (index among the cue events): its widest row over the safe
+    width, measured with the fonts that set it at the 1080-wide reference: what the writer really wrote, which a
+    swapped writer or a style from an LLM may have made too wide."""
+    safe = safe_width(REF_WIDTH)
+    ratios: dict[str, float] = {}
+    cues = [ev for ev in read_ass_events(subs.path) if ev.style == "Sub"]
+    for i, ev in enumerate(cues):
+        font = text_font(style, style.font_size, style.bold, ev.text)
+        ratios[str(i)] = round(widest(ev.text.split("\n"), font) / safe, 4)
+    return ratios
+
+
+def glyphs_missing(subs: SubtitleFile, ffmpeg: Ffmpeg) -> dict[str, str]:
+    """Per Dialogue event (its index in the file), the characters libass drew from another font than the one it
+    selected for their run, or from none (``tools.libass``): empty when every glyph came from its font."""
+    selection = font_selection(subs, ffmpeg)
+    missing = {str(i): chars for i, chars in uncovered(subs, selection).items()}
+    if selection.not_found:
+        missing["libass"] = "".join(dict.fromkeys(chr(cp) for cp, _ in selection.not_found))
+    return missing
 
 
 def _line_spans(takes: list[VoiceTake]) -> dict[str, tuple[float, float]]:
@@ -51,8 +90,49 @@ def _line_spans(takes: list[VoiceTake]) -> dict[str, tuple[float, float]]:
     return spans
 
 
+def text_free_rows(effect: EffectPlan, t: float, width: int, height: int) -> tuple[int, int]:
+    """The rows ``[top, bottom)`` of a ``width``×``height`` frame that no burned-in text of ``effect`` takes at
+    time ``t`` (s): below the titles and badges anchored at the top that are up then, above the subtitles."""
+    sx, sy = width / REF_WIDTH, height / REF_HEIGHT
+    top = 0.0
+    for ov in effect.overlays:
+        if ov.start <= t < ov.end and ov.position == "top" and not ov.full_frame:
+            top = max(top, _TOP_ANCHOR * sy + _TOP_ROWS * _TEXT_ROW * ov.font_size * sx)
+    st = effect.style
+    subtitles = st.margin_v * sy + st.max_lines * _TEXT_ROW * st.font_size * sx if effect.cues else 0.0
+    return math.ceil(top), math.floor(height - subtitles)
+
+
+def image_blank_shares(path: Path, visual: VisualPlan, effect: EffectPlan) -> dict[str, float]:
+    """Per storyboard shot that shows a product photo: the share of the photo's area (`image_area`, inset by
+    `IMAGE_INSET`, less the rows text may take: `text_free_rows`) that is flat (`blank_share`) in the draft's
+    frame at the shot's middle, from one decode of the draft. Shots whose middle is under the full-frame CTA
+    card, whose photo cannot be read (the generator showed graphics instead) or whose photo is all under text
+    are left out. Raises ToolError when the draft decodes no frame."""
+    picks: list[tuple[str, float, tuple[int, int]]] = []
+    for seg in visual.segments:
+        t = (seg.start + seg.end) / 2
+        if seg.image is None or (effect.cta.full_frame and t >= effect.cta.start):
+            continue
+        try:
+            picks.append((seg.shot_id, t, upright_size(Path(seg.image))))
+        except ToolError:
+            continue
+    if not picks:
+        return {}
+    shares: dict[str, float] = {}
+    for (shot_id, t, size), frame in zip(picks, frames(path, [t for _, t, _ in picks]), strict=True):
+        h, w = frame.shape[:2]
+        x0, y0, x1, y1 = image_area(size, (w, h), inset=IMAGE_INSET)
+        top, bottom = text_free_rows(effect, t, w, h)
+        box = Box(x0, max(y0, top), x1, min(y1, bottom))
+        if box.y1 - box.y0 >= 4:  # a sliver of rows says nothing about the photo
+            shares[shot_id] = round(blank_share(frame, box), 3)
+    return shares
+
+
 def _measure(draft: DraftEntry, effect: EffectPlan, music: AudioTrack, takes: list[VoiceTake],
-             ffmpeg: Ffmpeg) -> DraftMeasurements:  # fmt: skip
+             ffmpeg: Ffmpeg, visual: VisualPlan) -> DraftMeasurements:  # fmt: skip
     path = Path(draft.path)
     info = probe(path)
     voice, sr = load_mono(draft.stems["voice"])
@@ -83,14 +163,22 @@ def _measure(draft: DraftEntry, effect: EffectPlan, music: AudioTrack, takes: li
         black=black_intervals(path, min_duration=MIN_BAD_SPAN, ffmpeg=ffmpeg),
         frozen=frozen_intervals(path, min_duration=MIN_BAD_SPAN, ffmpeg=ffmpeg),
         cta_color_share=share,
-        subtitle_width_ratio=fit.width_ratio,
+        subtitle_width_ratio=written_widths(draft.subtitles, effect.style),
         subtitle_lines=fit.lines,
+        glyphs_missing=glyphs_missing(draft.subtitles, ffmpeg),
+        image_blank_share=image_blank_shares(path, visual, effect),
     )
 
 
 async def measure_draft(
-    draft: DraftEntry, effect: EffectPlan, music: AudioTrack, takes: list[VoiceTake], ffmpeg: Ffmpeg
+    draft: DraftEntry,
+    effect: EffectPlan,
+    music: AudioTrack,
+    takes: list[VoiceTake],
+    ffmpeg: Ffmpeg,
+    visual: VisualPlan,
 ) -> DraftMeasurements:
-    """Everything the Critic's checks read, measured on the draft (video, voice stem, ducked-music stem)."""
+    """Everything the Critic's checks read, measured on the draft (video, voice stem, ducked-music stem, its
+    subtitle file through libass) and the storyboard ``visual`` it was rendered from."""
     # decoding and ffmpeg scans are blocking: keep them off the event loop so progress keeps flowing
-    return await asyncio.to_thread(_measure, draft, effect, music, takes, ffmpeg)
+    return await asyncio.to_thread(_measure, draft, effect, music, takes, ffmpeg, visual)

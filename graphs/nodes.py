@@ -16,13 +16,23 @@ from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 from pydantic import BaseModel
 
-from agents.audio import audio_task
+from agents.audio import audio_task, pack_takes, shorten_line, tail_room
 from agents.brief import Brief
 from agents.conversation import answer, opening
 from agents.critic import Draft, best_round, critic_task, feedback_for, route
 from agents.effect import effect_task
-from agents.instruction import instruction_task
-from agents.models import AgentName, AudioPlan, Critique, EffectPlan, Feedback, ShotInstructions, VisualPlan, VoiceTake
+from agents.instruction import brief_language, check_brief_text, instruction_task
+from agents.models import (
+    AgentName,
+    AudioPlan,
+    Critique,
+    EffectPlan,
+    Feedback,
+    NarrationLine,
+    ShotInstructions,
+    VisualPlan,
+    VoiceTake,
+)
 from agents.policy import AgentTask
 from agents.visual import visual_task
 from graphs.context import RunContext
@@ -44,10 +54,14 @@ from graphs.state import (
     CritiqueEntry,
     DraftEntry,
     FinalEntry,
+    GenerateRequest,
     Message,
     ProgressEvent,
     VGAState,
     current_round,
+    finding_text,
+    new_run_id,
+    open_findings,
     request_of,
     updates,
 )
@@ -107,8 +121,8 @@ async def _decide(ctx: RunContext, state: VGAState, task: AgentTask[T], *, conte
     decision = await ctx.policy.decide(task)
     entry = AgentEntry[Any](round=task.round, policy=decision.policy, sources=decision.sources, notes=decision.notes,
                             output=decision.output, llm=decision.usage)  # fmt: skip
-    for note in decision.notes:
-        log.info("%s: %s", task.role, note)
+    for note in decision.notes:  # decisions worth seeing as they happen: substitutions, skipped checks, drops
+        progress_event(task.role, note, task.round if task.role != "instruction" else None)
     said = answer(task.role, decision.output.model_dump(mode="json"), decision.raw, decision.corrections)
     return Decided(entry, [Message.model_validate(m) for m in [*turn, *said]])
 
@@ -120,10 +134,16 @@ def _feedback(state: VGAState, agent: AgentName) -> Feedback:
 
 async def load_sid(state: VGAState, runtime: Runtime[RunContext]) -> Update:
     """The request's SID (a file or inline JSON) checked and decoded into the `Brief`; the request is
-    written back validated, its run id fixed and its paths absolute (a resume may run elsewhere)."""
-    req = request_of(state)
-    if state.get("brief"):
-        return {}
+    written back validated, its run id fixed and its paths absolute (a resume may run elsewhere).
+
+    A request without a run id (left out, null or blank) gets a new one here, and the state keeps it: every
+    later node and a resume of the same thread read that id, so two runs started without one never share a
+    run folder."""
+    raw = state.get("request")
+    unnamed = isinstance(raw, dict) and not raw.get("run_id")
+    req = GenerateRequest.parse({**raw, "run_id": new_run_id()} if isinstance(raw, dict) and unnamed else raw)
+    if state.get("brief"):  # resumed: the request was written back with the brief, unless given anew unnamed
+        return {"request": req.model_dump(mode="json")} if unnamed else {}
     req = req.model_copy(update={"out": str(Path(req.out).resolve()),
                                  "sid_file": str(Path(req.sid_file).resolve()) if req.sid_file else None})  # fmt: skip
     ctx = context_of(runtime)
@@ -136,9 +156,10 @@ async def load_sid(state: VGAState, runtime: Runtime[RunContext]) -> Update:
         assert req.sid_file is not None  # the request's validator holds one of the two
         loaded = sidfile.load_sid_file(Path(req.sid_file), ctx.tokenizer)
     brief = Brief.from_loaded(loaded, aspect=req.aspect, duration=req.duration or ctx.profile.duration)
-    sim = f"{brief.similarity:.2f}" if brief.similarity is not None else "n/a (no meta)"
+    sim = "n/a" if brief.similarity is None else f"{brief.similarity:.2f}"
+    why = f" ({brief.similarity_note})" if brief.similarity_note else ""
     ev = progress_event("load_sid", f"decoded {brief.content_path}+{brief.creative_path}: "
-                        f"{', '.join(brief.entities[:3])} / {brief.style.look}, cosine {sim}")  # fmt: skip
+                        f"{', '.join(brief.entities[:3])} / {brief.style.look}, cosine {sim}{why}")  # fmt: skip
     return {"request": req.model_dump(mode="json"), **updates(BRIEF.update(brief), EVENTS.update(ev))}
 
 
@@ -146,6 +167,12 @@ async def instruction(state: VGAState, runtime: Runtime[RunContext]) -> Update:
     """The instruction model's node: the brief → `ShotInstructions`, with the conversation turns of the call."""
     ctx = context_of(runtime)
     brief = BRIEF.require(state)
+    # input the video cannot carry fails here, before any model or tool time is spent: an unsupported
+    # language, a language no voice speaks, text no installed font can set
+    language = brief_language(brief)
+    voice = ctx.toolbox.speech.voice_for(language.code)
+    check_brief_text(brief, language)
+    progress_event("instruction", f"language {language.code} ({language.name}): {voice}")
     decided = await _decide(ctx, state, instruction_task(brief, ctx.toolbox.capabilities()),
                             context=brief.model_dump(mode="json"))  # fmt: skip
     out: ShotInstructions = decided.entry.output
@@ -168,10 +195,68 @@ async def visual(state: VGAState, runtime: Runtime[RunContext]) -> Update:
     return updates(VISUAL.update(decided.entry), MESSAGES.update(*decided.messages), EVENTS.update(ev))
 
 
+MAX_SHORTENINGS = 2  # re-syntheses of a last line that runs past the end before it is dropped
+
+
+async def _speak(ctx: RunContext, rec: ToolRecorder, lines: list[NarrationLine], plan_v: VisualPlan, voice: str,
+                 language: str) -> list[VoiceTake]:  # fmt: skip
+    """Speak `lines` (two at a time) and place each so its measured onset lands ``lead_in`` after its cut."""
+    tb = ctx.toolbox
+    spoken = [Line(line_id=ln.line_id, text=ln.text, rate=ln.rate, voice=voice, language=language) for ln in lines]
+    results = await gather_limited(
+        2, [partial(rec.call, "speech", tb.speech.name, line.line_id, partial(tb.speech.synthesize, line))
+            for line in spoken],
+    )  # fmt: skip
+    seg_start = {s.shot_id: s.start for s in plan_v.segments}
+    return [
+        VoiceTake(
+            line_id=ln.line_id,
+            shot_id=ln.shot_id,
+            path=str(res.path),
+            # the measured onset, not the file start, is what lands lead_in after the cut
+            start=round(max(0.0, seg_start[ln.shot_id] + ln.lead_in - res.onset), 4),
+            onset=res.onset,
+            duration=res.duration,
+            backend=res.backend,
+            voice=res.voice,
+        )
+        for ln, res in zip(lines, results, strict=True)
+    ]
+
+
+async def _no_overlaps(ctx: RunContext, rec: ToolRecorder, plan: AudioPlan, takes: list[VoiceTake],
+                       plan_v: VisualPlan, language: str) -> tuple[AudioPlan, list[VoiceTake], list[str]]:  # fmt: skip
+    """The plan and takes with no line talking over another and none cut off by the end: a line that would start
+    before the previous one ends starts after it (`pack_takes`); a last line that then runs past the end is
+    condensed to the time left at its measured speaking rate and spoken again, and dropped when it cannot get
+    shorter. Returns the plan, the takes and a note per change."""
+    lines = {ln.line_id: ln for ln in plan.lines}
+    takes, notes = pack_takes(takes)
+    for attempt in range(MAX_SHORTENINGS + 1):
+        room = tail_room(takes, plan_v.duration)
+        if room is None:
+            break
+        last = takes[-1]
+        shorter = shorten_line(lines[last.line_id], last, room, language) if attempt < MAX_SHORTENINGS else None
+        if shorter is None:
+            notes.append(f"line {last.line_id} dropped: {last.duration:.2f}s of speech, {room:.2f}s left at the end")
+            del lines[last.line_id]
+            takes = takes[:-1]
+            continue
+        notes.append(f"line {last.line_id} shortened to end before the video: {lines[last.line_id].text!r} → "
+                     f"{shorter.text!r}")  # fmt: skip
+        lines[last.line_id] = shorter
+        (again,) = await _speak(ctx, rec, [shorter], plan_v, plan.voice, language)
+        takes, _ = pack_takes([*takes[:-1], again])
+    kept = [lines[ln.line_id] for ln in plan.lines if ln.line_id in lines]
+    return plan.model_copy(update={"lines": kept}), takes, notes
+
+
 async def audio(state: VGAState, runtime: Runtime[RunContext]) -> Update:
-    """The Audio agent's node: its plan, then every line spoken (two at a time) and placed so its measured
-    onset lands ``lead_in`` after its shot's cut, and the music composed. Appends an `AudioEntry` with the
-    takes and the track; a failing speech or music tool's ToolError ends the run."""
+    """The Audio agent's node: its plan, then every line spoken in the video's language (two at a time) and placed
+    so its measured onset lands ``lead_in`` after its shot's cut, no line over another nor past the end
+    (`_no_overlaps`), and the music composed. Appends an `AudioEntry` with the takes, the voice and
+    the track; a failing speech or music tool's ToolError ends the run."""
     ctx = context_of(runtime)
     r = current_round(state)
     instructions = INSTRUCTIONS.require(state).output
@@ -183,28 +268,15 @@ async def audio(state: VGAState, runtime: Runtime[RunContext]) -> Update:
     plan: AudioPlan = decided.entry.output
     rec = ToolRecorder("audio", r)
     tb = ctx.toolbox
-    progress_event("audio", f"synthesizing {len(plan.lines)} lines ({tb.speech.name})", r)
-    lines = [Line(line_id=ln.line_id, text=ln.text, rate=ln.rate, voice=plan.voice) for ln in plan.lines]
-    results = await gather_limited(
-        2, [partial(rec.call, "speech", tb.speech.name, line.line_id, partial(tb.speech.synthesize, line))
-            for line in lines],
-    )  # fmt: skip
-    seg_start = {s.shot_id: s.start for s in plan_v.segments}
-    takes = [
-        VoiceTake(
-            line_id=ln.line_id,
-            shot_id=ln.shot_id,
-            path=str(res.path),
-            # the measured onset, not the file start, is what lands lead_in after the cut
-            start=round(max(0.0, seg_start[ln.shot_id] + ln.lead_in - res.onset), 4),
-            onset=res.onset,
-            duration=res.duration,
-            backend=res.backend,
-        )
-        for ln, res in zip(plan.lines, results, strict=True)
-    ]
+    voice = tb.speech.voice_for(instructions.language)
+    progress_event("audio", f"synthesizing {len(plan.lines)} lines: {voice}", r)
+    takes = await _speak(ctx, rec, plan.lines, plan_v, plan.voice, instructions.language)
+    plan, takes, notes = await _no_overlaps(ctx, rec, plan, takes, plan_v, instructions.language)
+    for note in notes:
+        progress_event("audio", note, r)
     music: AudioTrack = await rec.call("music", tb.music.name, plan.bgm.mood, lambda: tb.music.compose(plan.bgm))
-    entry = AudioEntry(**decided.entry.model_dump(exclude={"output"}), output=plan, takes=takes, music=music)
+    entry = AudioEntry(**decided.entry.model_dump(exclude={"output", "notes"}), notes=[*decided.entry.notes, *notes],
+                       output=plan, takes=takes, music=music, voice=voice)  # fmt: skip
     ev = progress_event(
         "audio", f"voice {sum(t.duration for t in takes):.1f}s, music {plan.bgm.mood} {plan.bgm.bpm:.0f} bpm", r
     )
@@ -275,10 +347,10 @@ async def _render(ctx: RunContext, plans: RoundPlans, rec: ToolRecorder, setting
         [partial(rec.call, "video", tb.video.name, req.shot_id, partial(tb.video.generate, req)) for req in requests],
     )
     plan_e = plans.effect
-    ass = tb.subtitles.write(plan_e.cues, [*plan_e.overlays, plan_e.cta], plan_e.style, settings.width,
+    subs = tb.subtitles.write(plan_e.cues, [*plan_e.overlays, plan_e.cta], plan_e.style, settings.width,
                              settings.height, ass_path)  # fmt: skip
     timeline = build_timeline(plans.visual, plans.audio.output, plan_e, plans.audio.takes, plans.audio.music, clips,
-                              ass, settings)  # fmt: skip
+                              subs, settings)  # fmt: skip
     # stems (voice bus, ducked music bus) come from the same graph; the Critic and tests measure them
     result = await rec.call(
         "composer", tb.composer.name, out.name, lambda: tb.composer.render(timeline, settings, out, stems=True)
@@ -298,9 +370,10 @@ async def draft_render(state: VGAState, runtime: Runtime[RunContext]) -> Update:
     progress_event("draft_render", f"draft {settings.width}x{settings.height}", r)
     done = await _render(ctx, RoundPlans.of(state, r), rec, settings, out, out.with_suffix(".ass"))
     res = done.result
+    assert done.timeline.subtitles is not None  # _render always writes the subtitle file
     entry = DraftEntry(round=r, path=str(res.path), seconds=res.seconds, lufs=res.integrated_lufs,
                        stems={k: str(v) for k, v in res.stems.items()}, width=settings.width,
-                       height=settings.height)  # fmt: skip
+                       height=settings.height, subtitles=done.timeline.subtitles)  # fmt: skip
     ev = progress_event("draft_render", f"draft rendered in {res.seconds:.1f}s", r)
     return updates(DRAFTS.update(entry), TOOL_CALLS.update(*rec.calls), EVENTS.update(ev))
 
@@ -313,7 +386,7 @@ async def critic(state: VGAState, runtime: Runtime[RunContext]) -> Update:
     plans = RoundPlans.of(state, r)
     t0 = time.perf_counter()
     measured = await measure_draft(DRAFTS.require(state), plans.effect, plans.audio.music, plans.audio.takes,
-                                   ctx.ffmpeg)  # fmt: skip
+                                   ctx.ffmpeg, plans.visual)  # fmt: skip
     measure_s = time.perf_counter() - t0
     draft = Draft(round=r, measured=measured, target_duration=plans.instructions.target_duration, visual=plans.visual,
                   audio=plans.audio.output, effect=plans.effect, takes=plans.audio.takes)  # fmt: skip
@@ -323,9 +396,13 @@ async def critic(state: VGAState, runtime: Runtime[RunContext]) -> Update:
     routed = route(critique)
     entry = CritiqueEntry(**decided.entry.model_dump(exclude={"output"}), output=critique, draft=measured,
                           measure_seconds=round(measure_s, 3), routed_to=routed)  # fmt: skip
-    verdict = "accepted" if routed is None else f"back to {routed}"
-    ev = progress_event("critic", f"round {r}: {len(critique.findings)} findings, {verdict}", r,
-                        findings=[f.check for f in critique.findings])  # fmt: skip
+    # after the last allowed round the findings stay open: the best round is delivered, marked rejected
+    verdict = ("accepted" if routed is None else f"back to {routed}" if r < ctx.max_reflections
+               else "rejected (no reflection round left)")  # fmt: skip
+    # each finding with its shot or line and measured value: a check's name alone does not say what to fix
+    said = "".join(f"; {finding_text(f)}" for f in critique.findings)
+    ev = progress_event("critic", f"round {r}: {len(critique.findings)} findings, {verdict}{said}", r,
+                        findings=[f.model_dump(mode="json") for f in critique.findings])  # fmt: skip
     return updates(CRITIQUES.update(entry), MESSAGES.update(*decided.messages), EVENTS.update(ev))
 
 
@@ -342,7 +419,10 @@ async def final_render(state: VGAState, runtime: Runtime[RunContext]) -> Update:
     request's ``out`` and append the `FinalEntry`. A failing tool's ToolError ends the run."""
     ctx = context_of(runtime)
     req = request_of(state)
-    chosen = best_round([c.output for c in CRITIQUES.all(state)])
+    critiques = [c.output for c in CRITIQUES.all(state)]
+    chosen = best_round(critiques)
+    # out of rounds with blocking findings left, the best round is still delivered, marked as rejected
+    still_open = open_findings(next(c for c in critiques if c.round == chosen))
     settings = ctx.render_settings(req.aspect, draft=False)
     rec = ToolRecorder("final_render", chosen)
     out = Path(req.out)
@@ -355,12 +435,14 @@ async def final_render(state: VGAState, runtime: Runtime[RunContext]) -> Update:
     shutil.copyfile(staged, out)
     res = done.result
     entry = FinalEntry(
-        round=chosen, path=str(out), staged=str(staged), seconds=res.seconds, lufs=res.integrated_lufs,
-        duration=res.duration, width=res.width, height=res.height, settings=settings,
+        round=chosen, accepted=not still_open, open_findings=still_open, path=str(out), staged=str(staged),
+        seconds=res.seconds, lufs=res.integrated_lufs, duration=res.duration, width=res.width, height=res.height,
+        settings=settings,
         clip_seconds=round(sum(c.seconds for c in rec.calls if c.tool == "video"), 3), command=res.command,
         subtitles=str(staged.with_suffix(".ass")), stems={k: str(v) for k, v in res.stems.items()},
         timeline=done.timeline,
     )  # fmt: skip
-    ev = progress_event("final_render", f"wrote {out} ({res.duration:.1f}s, {loudness_text(res.integrated_lufs)})",
-                        chosen)  # fmt: skip
+    verdict = "" if not still_open else f"; rejected by the Critic: {len(still_open)} open findings"
+    ev = progress_event("final_render", f"wrote {out} ({res.duration:.1f}s, {loudness_text(res.integrated_lufs)})"
+                        f"{verdict}", chosen)  # fmt: skip
     return updates(FINAL.update(entry), TOOL_CALLS.update(*rec.calls), EVENTS.update(ev))

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from agents.models import EffectPlan, ShotInstructions, VisualPlan
+from agents.models import EffectPlan, Finding, ShotInstructions, VisualPlan
 from graphs.state import (
     AUDIO,
     BRIEF,
@@ -69,6 +69,13 @@ class RunRecord(BaseModel):
     instructions: AgentEntry[ShotInstructions]
     rounds: list[RoundRecord]
     chosen_round: int
+    accepted: bool = Field(
+        description="the Critic accepted the delivered round; false: it rejected it and the best round was "
+        "delivered anyway (`ragvid generate` exits 3 unless --accept-rejected)"
+    )
+    open_findings: list[Finding] = Field(
+        description="the delivered round's blocking findings, each with its shot or line and measured value"
+    )
     final: FinalEntry
     tool_calls: list[ToolCall]
     conversation: list[Message] = Field(description="the Eq. 14 message sequence of the run")
@@ -106,6 +113,8 @@ def build_record(state: VGAState, *, run_id: str, inputs: dict[str, Any], total_
         instructions=INSTRUCTIONS.require(state),
         rounds=rounds,
         chosen_round=final.round,
+        accepted=final.accepted,
+        open_findings=final.open_findings,
         final=final,
         tool_calls=calls,
         conversation=MESSAGES.all(state),

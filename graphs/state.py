@@ -24,15 +24,26 @@ from typing_extensions import TypedDict  # pydantic builds schemas of TypedDicts
 
 from agents.brief import Brief
 from agents.critic import DraftMeasurements
-from agents.models import AgentName, AudioPlan, Critique, EffectPlan, ShotInstructions, Source, VisualPlan, VoiceTake
+from agents.models import (
+    BLOCKING,
+    AgentName,
+    AudioPlan,
+    Critique,
+    EffectPlan,
+    Finding,
+    ShotInstructions,
+    Source,
+    VisualPlan,
+    VoiceTake,
+)
 from agents.policy import LLMCall
 from rag_recsys.recommender import ScoredDSID
 from rag_recsys.sidfile import SidFile
 from tools.errors import InputError, RagvidError
 from tools.limits import MAX_DURATION, MIN_DURATION
-from tools.models import AudioTrack, RenderSettings, Timeline
+from tools.models import AudioTrack, RenderSettings, SubtitleFile, Timeline, VoiceChoice
 
-STATE_VERSION = 2
+STATE_VERSION = 3
 """Bumped whenever an entry model changes shape; a checkpoint of another version cannot be resumed."""
 
 Json = dict[str, Any]
@@ -128,6 +139,7 @@ class AudioEntry(AgentEntry[AudioPlan]):
 
     takes: list[VoiceTake] = Field(description="synthesized lines placed on the timeline (measured)")
     music: AudioTrack
+    voice: VoiceChoice | None = Field(default=None, description="the voice that spoke the lines, and why")
 
 
 class CritiqueEntry(AgentEntry[Critique]):
@@ -148,12 +160,34 @@ class DraftEntry(BaseModel):
     stems: dict[str, str] = Field(description="bus name (voice, music_ducked) → WAV path")
     width: int
     height: int
+    subtitles: SubtitleFile = Field(description="the ASS file burned into the draft and the folder of its fonts")
+
+
+def open_findings(critique: Critique) -> list[Finding]:
+    """The findings that keep the Critic from accepting ``critique``'s draft: those of a blocking severity."""
+    return [f for f in critique.findings if f.severity in BLOCKING]
+
+
+def finding_text(finding: Finding) -> str:
+    """A finding in one phrase, for progress lines and the CLI's ``rejected:`` line: the check, where (shot,
+    line) and what was measured against what was expected — the check's name alone does not say what to fix."""
+    where = ", ".join(f"{kind} {value}" for kind, value in (("shot", finding.shot_id), ("line", finding.line_id))
+                      if value is not None)  # fmt: skip
+    return f"{finding.check}{f' ({where})' if where else ''}: measured {finding.measured}, expected {finding.expected}"
 
 
 class FinalEntry(BaseModel):
     """The final render (the ``final`` channel)."""
 
     round: int = Field(description="the round whose plans were rendered (the best one)")
+    accepted: bool = Field(
+        description="the Critic accepted the delivered round (no blocking finding); false: it rejected it, and "
+        "it was rendered anyway as the best round there was, with `open_findings` still open"
+    )
+    open_findings: list[Finding] = Field(
+        description="the delivered round's blocking findings (major, critical), each with its shot or line and "
+        "measured value; empty when accepted"
+    )
     path: str = Field(description="the MP4 as delivered")
     staged: str = Field(description="the same file in the run folder")
     seconds: float

@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 
 from agents.models import AudioPlan, EffectPlan, ShotInstructions, VisualPlan, VoiceTake
-from tools.models import AudioTrack, Clip, ClipRequest, RenderSettings, Timeline, TimelineShot, VoiceClip
+from tools.models import AudioTrack, Clip, ClipRequest, RenderSettings, SubtitleFile, Timeline, TimelineShot, VoiceClip
 from tools.timing import clip_spans
 from tools.vocabulary import Palette
 
@@ -56,7 +56,7 @@ def build_timeline(
     takes: list[VoiceTake],
     music: AudioTrack,
     clips: list[Clip],
-    subtitles: Path,
+    subtitles: SubtitleFile,
     settings: RenderSettings,
 ) -> Timeline:
     """The composer's timeline: shots with their transitions, the voice takes where they were placed, the

@@ -25,6 +25,7 @@ the neutral default). ``score`` is the model's log-probability of the content pa
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,10 +35,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from rag_recsys.codes import Code
 from rag_recsys.creative import CREATIVE_SIZES, DEFAULT_CREATIVE
+from rag_recsys.reads import require_readable
 from tools.errors import InputError
 
 if TYPE_CHECKING:
     from rag_recsys.tokenizer import DSIDTokenizer
+
+log = logging.getLogger("ragvid.recsys")
+HISTORY_REMEDY = "give the item as English text, a SID file or a code path"
 
 ProfileValue = Annotated[str, StringConstraints(max_length=200)] | int | float | bool
 
@@ -133,6 +138,13 @@ class StyleOrHabitChooser:
                 from rag_recsys.tokenizer import DSIDTokenizer
 
                 tokenizer = self._tokenizer = DSIDTokenizer.load_default()
+            # the same rule as `ragvid sid encode --style`: text the encoder does not read is refused
+            warning = require_readable(
+                "style", user_context.style, tokenizer.reads, "the style text",
+                "describe the style in English (e.g. 'warm cozy steady') or leave it out",
+            )
+            if warning:
+                log.warning("%s", warning)
             return tokenizer.encode_creative(user_context.style)[0]
         used = [tuple(h.creative) for h in history if h.creative]
         if used:
@@ -151,7 +163,8 @@ def resolve_history(
     """History entries as code paths. Texts and SID files need ``tokenizer`` (the model must have been
     trained on its codes); code paths are checked against the level sizes. ``creative_sizes`` are the
     model's; without a creative channel creative paths are still kept (for the chooser) and checked
-    against the D-SID creative space."""
+    against the D-SID creative space. An item text mostly in a script the text encoder does not read is an
+    `InputError` too (`rag_recsys.reads`); one partly in such a script is encoded with a logged warning."""
     out: list[ResolvedItem] = []
     depth = len(content_sizes)
     creative_space = list(creative_sizes) or CREATIVE_SIZES
@@ -169,6 +182,10 @@ def resolve_history(
                     raise InputError(field, str(exc)) from None
                 item = ResolvedItem(content=sid.content, creative=sid.creative)
             else:
+                # an item text is product text: the rule of `encode_sid` (refuse unread, warn partly read)
+                warning = require_readable(field, entry, tokenizer.reads, "the item text", HISTORY_REMEDY)
+                if warning:
+                    log.warning("%s", warning)
                 item = ResolvedItem(content=tokenizer.encode_content(entry)[0])
         elif isinstance(entry, CodePath):
             item = ResolvedItem(content=entry.content, creative=entry.creative)

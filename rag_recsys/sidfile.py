@@ -3,12 +3,18 @@
 Every failure is an `InputError` whose ``str()`` is one line naming the file and the field
 (``coffee.json: meta.images[0]: file not found: …``), so the CLI can print it as is. A SID may also come
 inline (a graph input's JSON, no file): `load_sid` checks it the same way.
+
+The text encoder reads what it declares (`rag_recsys.reads`; MiniLM: English). `encode_sid` refuses
+product or style text it does not read and warns, on the ``ragvid.sid`` logger, for text it reads only in
+part or in a language it does not read; `load_sid` leaves the meta/content cosine out (None, with
+``similarity_note`` saying why) for meta it does not read — such meta still loads and renders.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from rag_recsys.codes import Code
 from rag_recsys.creative import CreativeStyle
 from rag_recsys.lexicon import ContentMeaning
+from rag_recsys.reads import Reads, language_note, legibility, require_readable
 from rag_recsys.recommender import ScoredDSID
 from rag_recsys.tokenizer import DSIDTokenizer
 from tools.errors import InputError
@@ -70,8 +77,12 @@ class LoadedSid(BaseModel):
     image_paths: list[Path]
     content: ContentMeaning
     creative: CreativeStyle
-    similarity: float | None  # cosine of product_text to the content path; None without meta
+    similarity: float | None  # cosine of product_text to the content path; None: see similarity_note
     product_text: str
+    similarity_note: str | None = Field(
+        default=None,
+        description="why similarity is None (no meta; meta the text encoder does not read) or approximate",
+    )
 
 
 def product_text_of(meta: ProductMeta | None) -> str:
@@ -150,16 +161,8 @@ def load_sid(
 
     content = tokenizer.decode_content(sid.content)
     product_text = product_text_of(sid.meta)
-    similarity: float | None = None
-    if product_text:
-        similarity = tokenizer.content_similarity(product_text, sid.content)
-        if similarity < DISAGREEMENT_THRESHOLD:
-            log.warning(
-                "%s: content codes %s (%s) disagree with meta product %r (cosine %.2f < %.2f); the meta wins",
-                path or "inline SID", sid.content, ", ".join(content.entities[:3]),
-                sid.meta.product if sid.meta else None, similarity, DISAGREEMENT_THRESHOLD,
-            )
-    else:
+    similarity, note = _meta_similarity(sid, product_text, tokenizer, content, path)
+    if not product_text:
         product_text = ", ".join(content.entities)
     return LoadedSid(
         sid=sid,
@@ -170,7 +173,103 @@ def load_sid(
         creative=tokenizer.decode_creative(sid.creative),
         similarity=similarity,
         product_text=product_text,
+        similarity_note=note,
     )
+
+
+def _meta_similarity(
+    sid: SidFile, product_text: str, tokenizer: DSIDTokenizer, content: ContentMeaning, path: Path | None
+) -> tuple[float | None, str | None]:
+    """The cosine of the meta's product text to the content path, and a note when it is None or approximate.
+    Meta the encoder does not read gets no cosine (it would be noise that looks like a measurement)."""
+    if not product_text:
+        return None, "no product meta"
+    where = path or "inline SID"
+    reads = tokenizer.reads
+    seen = legibility(product_text, reads)
+    if not seen.readable:
+        skipped = f"skipped: the meta's product text is {seen.found()}; {reads.says()}"
+        log.warning("%s: meta/content cosine %s", where, skipped)
+        return None, skipped
+    notes = [f"{seen.found()} unread"] if seen.partial else []
+    language = sid.meta.language if sid.meta else None
+    if language_note(language, reads):
+        notes.append(f"meta.language '{language}' is not one the text encoder reads ({reads.label})")
+    note = f"approximate: {'; '.join(notes)}" if notes else None
+    similarity = tokenizer.content_similarity(product_text, sid.content)
+    if note:
+        log.info("%s: meta/content cosine %.2f is %s", where, similarity, note)
+    if similarity < DISAGREEMENT_THRESHOLD:
+        log.warning(
+            "%s: content codes %s (%s) disagree with meta product %r (cosine %.2f < %.2f%s); the meta wins",
+            where, sid.content, ", ".join(content.entities[:3]), sid.meta.product if sid.meta else None,
+            similarity, DISAGREEMENT_THRESHOLD, f", {note}" if note else "",
+        )
+    return similarity, note
+
+
+PRODUCT_REMEDY = (
+    "encode an English name or description of the product instead (the SID file's meta may then be in any "
+    "language: rendering reads it, only the codes need English)"
+)
+STYLE_REMEDY = "describe the style in English (e.g. 'warm cozy steady') or leave it out for the default look"
+
+
+def _content_fields(product: str, meta: ProductMeta | None) -> list[tuple[str, str]]:
+    """The fields whose text `encode_sid` embeds for the content codes, as (field path, text)."""
+    if meta is None or not product_text_of(meta):
+        return [("product", product)]
+    fields = [("meta.product", meta.product), ("meta.brand", meta.brand)]
+    fields += [(f"meta.selling_points[{i}]", p) for i, p in enumerate(meta.selling_points)]
+    return [(name, text) for name, text in fields if text]
+
+
+def _named(field: str, names: Mapping[str, str] | None) -> str:
+    """``field`` as the caller's user knows it: ``names`` maps a field path (``meta.brand``) or a list
+    field without index (``meta.selling_points``) to a name (``--brand``, ``--selling-point``)."""
+    if names is None:
+        return field
+    if field in names:
+        return names[field]
+    base, bracket, index = field.partition("[")
+    return f"{names[base]}[{index}" if bracket and base in names else field
+
+
+def check_encodable(
+    reads: Reads,
+    product: str,
+    style: str | None = None,
+    meta: ProductMeta | None = None,
+    *,
+    field_names: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Check the texts `encode_sid` would embed against what the encoder ``reads`` (the rule:
+    `rag_recsys.reads`). Raises `InputError` when the product text (``product``, or the meta's product,
+    brand and selling points together, as they are embedded) or the style is mostly in scripts the encoder
+    does not read; the error names the field with the most such letters. Returns the warnings, one line
+    each (``"<field>: …"``): text partly in such scripts, and a ``meta.language`` the encoder does not read.
+    ``field_names`` renames fields for the caller's user (see `encode_sid`)."""
+    fields = _content_fields(product, meta)
+    text = product_text_of(meta) or product
+    counted = [(name, legibility(t, reads).unread_letters) for name, t in fields]
+    worst = max(counted, key=lambda c: c[1])[0] if counted else "product"
+    unread = ", ".join(_named(name, field_names) for name, n in counted if n) or _named(worst, field_names)
+    # refusal names the one field that weighs most; a warning names every field with unread letters
+    warnings: list[str] = []
+    try:
+        warning = require_readable(unread, text, reads, "the product text", PRODUCT_REMEDY)
+    except InputError as exc:
+        raise InputError(_named(worst, field_names), exc.message) from None
+    if warning:
+        warnings.append(warning)
+    if style and style.strip():
+        warning = require_readable(_named("style", field_names), style, reads, "the style text", STYLE_REMEDY)
+        if warning:
+            warnings.append(warning)
+    language = language_note(meta.language, reads) if meta is not None else None
+    if language:
+        warnings.append(f"{_named('meta.language', field_names)}: {language}")
+    return warnings
 
 
 def encode_sid(
@@ -179,10 +278,22 @@ def encode_sid(
     style: str | None = None,
     meta: ProductMeta | None = None,
     user: dict[str, Any] | None = None,
+    *,
+    field_names: Mapping[str, str] | None = None,
 ) -> SidFile:
-    """SID of a product text (plus its meta when given); no style → the default creative path."""
+    """SID of a product text (the meta's product, brand and selling points when given, else ``product``);
+    no style → the default creative path.
+
+    Text is first checked against what the tokenizer's encoder reads (`check_encodable`): product or style
+    text mostly in a script it does not read raises `InputError` naming the field; text partly in one, or a
+    ``meta.language`` it does not read, is encoded and each warning is logged (WARNING, logger
+    ``ragvid.sid``) — attach a handler to ``ragvid`` (or call `check_encodable` first) to collect them.
+    ``field_names`` maps field paths to what the caller's user typed (``{"meta.product": "TEXT",
+    "meta.selling_points": "--selling-point"}``), so messages name the argument or flag."""
     from rag_recsys.creative import DEFAULT_CREATIVE
 
+    for warning in check_encodable(tokenizer.reads, product, style, meta, field_names=field_names):
+        log.warning("%s", warning)
     text = product_text_of(meta) or product
     content, _ = tokenizer.encode_content(text)
     creative = tokenizer.encode_creative(style)[0] if style and style.strip() else list(DEFAULT_CREATIVE)

@@ -29,6 +29,7 @@ import numpy as np
 from rag_recsys.creative import DEFAULT_RHYTHM, RHYTHM_WEIGHT, RHYTHM_WORDS, CreativeStyle
 from rag_recsys.embedding import TextEncoder, get_text_encoder
 from rag_recsys.lexicon import ContentMeaning, Lexicon, path_key
+from rag_recsys.reads import Reads
 from rag_recsys.rqkmeans import RQCodebooks
 
 # v2: nearest-member content encoding (v1: path centroids); member vectors replace path means.
@@ -162,6 +163,12 @@ class DSIDTokenizer:
         if self._encoder is None:
             self._encoder = get_text_encoder()
         return self._encoder
+
+    @property
+    def reads(self) -> Reads:
+        """What the text encoder reads (scripts, languages); check text with `rag_recsys.reads` before
+        encoding it (asking loads no weights)."""
+        return self.encoder.reads
 
     def _under(self, prefix: Sequence[int]) -> np.ndarray:
         """Member rows filed under a valid prefix (raises InputError for one the lexicon lacks)."""

@@ -4,9 +4,9 @@
 is one line too, not click's boxed help. Every command runs inside `exits()` (`command` wraps a typer
 command in it), which maps what went wrong onto one line on stderr and an exit code:
 bad input (an `InputError`: a flag, a file, a field) and a demanded LLM endpoint that fails are 2; an
-interrupted run is 130; anything else is 1 — with how to resume, when a run was under way. Nothing else
-in the CLI prints an error or picks an exit code; `fail` is for a command's own checks, `leave` passes a
-child program's exit code on.
+interrupted run is 130; anything else is 1 — with how to resume, when a run was under way. A run that
+finished with a video the Critic rejected is 3 (`rejected`). Nothing else in the CLI prints an error or
+picks an exit code; `fail` is for a command's own checks, `leave` passes a child program's exit code on.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ R = TypeVar("R")
 
 EXIT_INPUT = 2
 EXIT_FAILED = 1
+EXIT_REJECTED = 3
 EXIT_INTERRUPTED = 130
 
 
@@ -59,6 +60,16 @@ def fail(message: str, code: int = EXIT_INPUT) -> NoReturn:
     sys.stderr.write(f"error: {one_line(message, 2000)}\n")
     sys.stderr.flush()
     leave(code)
+
+
+def rejected(message: str, *, accept: bool = False) -> None:
+    """A run delivered a video the Critic rejected: print ``rejected: <message>`` (one line, the command's
+    last) on stderr and leave with 3, so a script never takes it for a success. With ``accept``
+    (``--accept-rejected``) the line stays, as a warning, and the command goes on to exit 0."""
+    sys.stderr.write(f"rejected: {one_line(message, 4000)}\n")
+    sys.stderr.flush()
+    if not accept:
+        leave(EXIT_REJECTED)
 
 
 @contextmanager

@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tools.errors import InputError, describe
 from tools.limits import MAX_REFLECTIONS
+from tools.models import SpeechName
 from tools.profiles import PROFILES, ProfileName
 
 if TYPE_CHECKING:  # the run context pulls in every layer: `ragvid --help` need not wait for it
@@ -37,7 +38,9 @@ class Settings(BaseSettings):
     home: Path = Field(
         default=Path.home() / ".local" / "share" / "ragvid", description="runs, tool cache, checkpoints and models"
     )
-    tts: Literal["piper", "espeak", "edge"] = Field(default="piper", description="speech back-end")
+    tts: SpeechName = Field(
+        default="auto", description="speech: auto (piper for English, espeak-ng for other languages), piper, espeak, "
+        "edge (online), none (no voice)")  # fmt: skip
     max_reflections: int = Field(default=MAX_REFLECTIONS, ge=0, le=MAX_REFLECTIONS,
                                  description="reflection rounds after the first draft")  # fmt: skip
     profile: ProfileName = Field(default="full", description="render profile: full (1080 wide) or fast (tests)")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import ValidationError
 from pydantic.json_schema import SkipJsonSchema
@@ -28,6 +28,7 @@ from graphs.vga import build_vga_graph
 from rag_recsys.recommender import Recommender, ScoredDSID, UserContext
 from ragvid.settings import Settings, offline_hub
 from tools.errors import InputError, describe
+from tools.models import SpeechName
 from tools.profiles import ProfileName
 
 offline_hub()  # as the CLI: nothing on the default path may reach a model hub
@@ -39,7 +40,7 @@ class StudioContext(RunContext):
     """Runtime context for Studio runs: JSON fields only (defaults from the settings); the tools are
     built from them."""
 
-    tts: Literal["piper", "espeak", "edge"] = SETTINGS.tts  # edge needs the network and falls back to piper
+    tts: SpeechName = SETTINGS.tts  # edge needs the network and falls back to auto
     home: Path = SETTINGS.home  # where runs and the tool cache go (RAGVID_HOME)
     max_reflections: int = SETTINGS.max_reflections
     threads: int = SETTINGS.threads

@@ -72,8 +72,11 @@ class Rendered:
     cli: CliResult
 
 
-def render(run_cli, sid: Path, out: Path, *extra: str, env: dict[str, str] | None = None) -> Rendered:  # type: ignore[no-untyped-def]
-    res = run_cli("generate", str(sid), "-o", str(out), "-q", *extra, env=env)
+def render(run_cli, sid: Path, out: Path, *extra: str, env: dict[str, str] | None = None,  # type: ignore[no-untyped-def]
+           quiet: bool = True) -> Rendered:  # fmt: skip
+    """``ragvid generate SID -o OUT`` (``-q`` unless ``quiet`` is False: then stderr has the progress lines),
+    asserted to exit 0, with the run record it wrote."""
+    res = run_cli("generate", str(sid), "-o", str(out), *(["-q"] if quiet else []), *extra, env=env)
     assert res.code == 0, f"generate failed ({res.code}): {res.stderr[-2000:]}"
     record = json.loads(out.with_suffix(".run.json").read_text())
     return Rendered(out, record, res)

@@ -13,7 +13,7 @@ import pytest
 from agents.brief import Brief
 from agents.copy import condense, estimate_speech_seconds, sentence
 from agents.critic import CHECKS, Draft, DraftMeasurements, best_round, feedback_for, route, rule_critique
-from agents.effect import fit_subtitles, rule_effect
+from agents.effect import MIN_FONT_SIZE, effect_task, fit_subtitles, rule_effect
 from agents.instruction import fit_style, instruction_task, rule_instructions
 from agents.llm_client import LLMTimeout, StructuredClient
 from agents.llm_policy import LLMPolicy
@@ -27,6 +27,8 @@ from rag_recsys.tokenizer import DSIDTokenizer
 from tests.conftest import ALL_CAPABILITIES, EXAMPLES
 from tools.models import SubtitleStyle
 from tools.protocols import Capabilities
+from tools.subtitles import REF_WIDTH, safe_width, text_font
+from tools.textlayout import widest, wrap
 from tools.timing import beat_grid
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -121,45 +123,53 @@ def test_condense_drops_trailing_clauses_then_words_never_dangling() -> None:
 # ------------------------------------------------------------------------------------------- subtitles
 
 
-def test_fit_subtitles_widens_rows_with_a_smaller_font() -> None:
-    style = SubtitleStyle(font_size=64, max_chars_per_line=28, max_lines=2)
+def _rows(style: SubtitleStyle, text: str, size: float) -> list[str]:
+    return wrap(text, text_font(style, size, style.bold, text), safe_width(REF_WIDTH))
+
+
+def test_fit_subtitles_picks_the_largest_font_at_which_every_cue_fits() -> None:
+    style = SubtitleStyle(font_size=64, max_lines=2)
     assert fit_subtitles(style, ["short line"]) == style  # fits: unchanged
-    text = " ".join(["word"] * 14)  # 69 characters: two rows of 35 → font 64 × 28/35 = 51
+    text = " ".join(["word"] * 14)  # ~2,100 px at 64: three rows of the 972 px safe width
+    assert len(_rows(style, text, 64)) == 3
     fitted = fit_subtitles(style, [text])
-    assert (fitted.max_chars_per_line, fitted.max_lines, fitted.font_size) == (35, 2, 51)
-    # a measured overflow of 1.25 shrinks the font alone: 64 / 1.25 = 51
+    assert fitted.max_lines == 2 and fitted.font_size < 64
+    assert len(_rows(style, text, fitted.font_size)) == 2  # fits at the size chosen…
+    assert len(_rows(style, text, fitted.font_size + 2)) == 3  # …and it is the largest that does (2 % steps)
+    # a measured overflow of 1.25 starts the search at 64 / 1.25
     assert fit_subtitles(style, ["short line"], too_wide=1.25).font_size == 51
 
 
 def test_fit_subtitles_takes_a_third_row_before_an_unreadable_font() -> None:
-    style = SubtitleStyle(font_size=64, max_chars_per_line=28, max_lines=2)
-    text = " ".join(["word"] * 26)  # 129 characters: 2 rows of 65 need font 27 < 40 → 3 rows of 43 → 41
+    style = SubtitleStyle(font_size=64, max_lines=2)
+    text = " ".join(["word"] * 26)  # two rows would need a font under 40 px
     fitted = fit_subtitles(style, [text])
-    assert (fitted.max_lines, fitted.max_chars_per_line, fitted.font_size) == (3, 44, 40)
+    assert fitted.max_lines == 3 and fitted.font_size >= MIN_FONT_SIZE
+    assert len(_rows(style, text, fitted.font_size)) <= 3
 
 
-def test_reflection_refits_subtitles_wider_than_the_safe_area() -> None:
+def test_subtitles_fit_in_pixels_in_every_script() -> None:
+    # the same cue budget in characters would overflow in Chinese (full-width) and underfill in Latin
+    for language, text in [("zh", "深烘意式咖啡豆，香气浓郁，适合每天早上的一杯浓缩咖啡"),
+                           ("ar", "قهوة محمصة داكنة، رائحة غنية، مثالية لكل صباح مع الحليب"),
+                           ("hi", "हर हफ़्ते ताज़ा भुनी हुई कॉफ़ी, चॉकलेट और चेरी का स्वाद"),
+                           ("en", "MAXIMUM WARMTH FOR LONG WINTER WALKS, WOVEN FROM MERINO WOOL")]:  # fmt: skip
+        style = fit_subtitles(SubtitleStyle(font_size=64, max_lines=2, language=language), [text])
+        font = text_font(style, style.font_size, style.bold, text)
+        rows = wrap(text, font, safe_width(REF_WIDTH))
+        assert len(rows) <= style.max_lines and widest(rows, font) <= safe_width(REF_WIDTH), language
 
-    # capitals are the widest glyphs: a row fitted by character count overflows the safe area
-    wide = ["MAXIMUM WARMTH FOR LONG WINTER WALKS, WOVEN FROM MERINO WOOL", "WARM WHEN WET"]
-    instructions = instructions_for(selling_points=wide)
-    visual = rule_visual(instructions, [])
-    texts = {f"l{s.index}": s.narration_intent for s in instructions.shots}
-    takes = [VoiceTake(line_id=f"l{s.index}", shot_id=f"s{s.index}", path="x.wav",
-                       start=seg.start + 0.2, onset=0.06, duration=seg.end - seg.start - 0.6, backend="test")
-             for s, seg in zip(instructions.shots, visual.segments, strict=True)]  # fmt: skip
-    effect = rule_effect(instructions, visual, texts, takes)
 
-    def measured(plan: EffectPlan) -> float:
-        return max(subtitle_fit(plan).width_ratio.values())
-
-    assert measured(effect) > 1.0
-    critique = rule_critique(Draft(round=0, measured=measurements_for(visual, effect), target_duration=visual.duration,
-                                   visual=visual, audio=None, effect=effect, takes=takes))  # type: ignore[arg-type]
-    assert "subtitle_width" in [f.check for f in critique.findings]
-    again = rule_effect(instructions, visual, texts, takes, effect, feedback_for(critique, [], "effect"))
-    assert measured(again) <= 1.0
-    assert max(subtitle_fit(again).lines.values()) <= again.style.max_lines
+def test_reflection_shrinks_subtitles_by_the_measured_overflow(plans: Any) -> None:
+    instructions, visual, audio, effect = plans
+    # a writer (or an LLM's style) that set a row 30 % wider than the safe area
+    critique = rule_critique(Draft(round=0, measured=measurements_for(visual, effect, subtitle_width_ratio={"0": 1.3}),
+                                   target_duration=visual.duration, visual=visual, audio=None, effect=effect,
+                                   takes=takes_for(visual)))  # type: ignore[arg-type]  # fmt: skip
+    assert [f.check for f in critique.findings] == ["subtitle_width"]
+    texts = {ln.line_id: ln.text for ln in audio.lines}
+    again = rule_effect(instructions, visual, texts, takes_for(visual), effect, feedback_for(critique, [], "effect"))
+    assert again.style.font_size <= int(effect.style.font_size / (1.3 * 1.05))
 
 
 # ------------------------------------------------------------------------------------------- the Critic
@@ -183,6 +193,7 @@ def test_a_faultless_draft_has_no_findings(plans: Any) -> None:
         ({"frozen": [(1.0, 2.5)]}, "frozen_frames", "visual", 1.5),
         ({"subtitle_width_ratio": {"0": 1.2}}, "subtitle_width", "effect", 1.2),
         ({"subtitle_lines": {"0": 3}}, "subtitle_lines", "effect", 3.0),
+        ({"glyphs_missing": {"2": "\U0001f984"}}, "glyph_missing", "effect", "\U0001f984"),
     ],
 )
 def test_each_check_finds_its_fault_and_routes_it(plans: Any, changes: dict[str, Any], check: str, agent: str,
@@ -191,6 +202,17 @@ def test_each_check_finds_its_fault_and_routes_it(plans: Any, changes: dict[str,
     assert findings, critique_of(plans, **changes).findings
     assert findings[0].agent == agent and findings[0].severity == "major"
     assert findings[0].measured == (pytest.approx(measured) if isinstance(measured, float) else measured)
+
+
+def test_characters_drawn_without_their_font_are_left_out_with_a_note(plans: Any) -> None:
+    instructions, visual, audio, effect = plans
+    texts = {ln.line_id: f"{ln.text} \U0001f984" for ln in audio.lines}
+    critique = critique_of(plans, glyphs_missing={"0": "\U0001f984"})
+    feedback = feedback_for(critique, [], "effect")
+    task = effect_task(instructions, visual, texts, takes_for(visual), effect, feedback, 1)
+    again = task.rule()
+    assert all("\U0001f984" not in c.text for c in again.cues) and len(again.cues) == len(effect.cues)
+    assert task.notes == ["dropped characters no font draws: \U0001f984 (U+1F984)"]
 
 
 def test_speech_overrun_and_off_beat_measure_how_far(plans: Any) -> None:
@@ -217,7 +239,7 @@ def test_frozen_end_card_is_not_a_fault(plans: Any) -> None:
 
 def test_checks_are_named_and_each_is_run() -> None:
     names = [c.name for c in CHECKS]
-    assert len(set(names)) == len(names) == 12
+    assert len(set(names)) == len(names) == 14
     assert {"duration", "speech_overrun", "loudness", "off_beat", "cta_missing", "frozen_frames"} <= set(names)
 
 

@@ -148,7 +148,7 @@ def test_loudness_on_target(rendered: tuple[Timeline, RenderResult]) -> None:
 def test_hostile_subtitles_render_literally(rendered: tuple[Timeline, RenderResult]) -> None:
     tl, _ = rendered
     assert tl.subtitles is not None
-    body = tl.subtitles.read_text(encoding="utf-8")
+    body = tl.subtitles.path.read_text(encoding="utf-8")
     assert "\\{\\\u2060b1\\}50% off:" in body and "\\\u2060N %\\{pts\\}" in body
     assert not re.search(r"Dialogue:[^\n]*\{\\b1\}", body)
 

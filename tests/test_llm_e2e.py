@@ -35,8 +35,11 @@ def test_auto_asks_the_model_for_every_agent(run_cli, smollm2_server: SmolLM2Ser
     sid = tmp_path / "short.json"
     sid.write_text(json.dumps(short_copy()))
     env = {"RAGVID_LLM_URL": smollm2_server.base_url, "RAGVID_MAX_REFLECTIONS": "0"}
-    done = render(run_cli, sid, tmp_path / "llm.mp4", "--duration", "12", env=env)
+    # with no reflection round the Critic may reject what the 135M model planned (it samples: a "static"
+    # camera on a photo is a frozen picture); this test is about who was asked, so a rejected draft is kept
+    done = render(run_cli, sid, tmp_path / "llm.mp4", "--duration", "12", "--accept-rejected", env=env)
     assert done.record["inputs"]["policy"] == "llm"
+    assert done.record["final"]["accepted"] == (done.record["final"]["open_findings"] == [])
     info = probe(done.video)
     assert info.video is not None and 11.5 <= info.duration <= 12.5
     by_agent = entries(done.record)

@@ -38,6 +38,7 @@ from tools.models import (
     RenderResult,
     RenderSettings,
     SpeechResult,
+    SubtitleFile,
     Timeline,
 )
 from tools.subtitles import ass_time
@@ -122,11 +123,12 @@ class TwoTakeVideo(Wrapper):
 class LateCardSubtitles(Wrapper):
     """Brings the CTA card in 2.2 s after it was asked for (an end-card template with a delayed entrance)."""
 
-    def write(self, cues: Any, overlays: Any, style: Any, width: int, height: int, out: Path) -> Path:
-        path: Path = self.inner.write(cues, overlays, style, width, height, out)
+    def write(self, cues: Any, overlays: Any, style: Any, width: int, height: int, out: Path) -> SubtitleFile:
+        written: SubtitleFile = self.inner.write(cues, overlays, style, width, height, out)
+        path = written.path
         lines = [self._late(ln) if ",Card," in ln else ln for ln in path.read_text(encoding="utf-8").splitlines()]
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        return path
+        return written
 
     @staticmethod
     def _late(line: str) -> str:
@@ -161,14 +163,19 @@ async def test_duration_is_compensated(ragvid_home: Path, tmp_path: Path) -> Non
     assert VISUAL.require(state).output.duration == pytest.approx(11.4, abs=0.01)
 
 
+class SlowVoice(Wrapper):
+    """Speaks at 1.8 times the length than the plan's estimate (a voice whose pace the planner does not know)."""
+
+    async def synthesize(self, line: Line) -> SpeechResult:
+        result: SpeechResult = await self.inner.synthesize(line.model_copy(update={"rate": line.rate * 1.8}))
+        return result
+
+
 async def test_speech_overrun_is_retimed_and_condensed(ragvid_home: Path, tmp_path: Path) -> None:
     sid = json.loads((EXAMPLES / "coffee.json").read_text())
     sid["meta"]["images"] = []
-    sid["meta"]["selling_points"] = [
-        "Slow roasted in small batches over a long afternoon for a deep, chocolatey and very smooth finish",
-        "Single origin beans from one family farm high in the Colombian mountains, picked by hand at peak",
-    ]
-    state = await run_rounds(ragvid_home, tmp_path / "o.mp4", sid, duration=10.0)
+    sid["meta"]["selling_points"] = ["Slow roasted in small batches", "Single origin beans from one family farm"]
+    state = await run_rounds(ragvid_home, tmp_path / "o.mp4", sid, duration=12.0, tweak=swap(speech=SlowVoice))
     first, second = rounds(state)
 
     def overrun(entry: CritiqueEntry) -> float:

@@ -1,5 +1,5 @@
 """Speech adapters with the real piper voice (no fakes): trimming, measured onset, estimated word
-timings, rate, caching, concurrency, fallback and the last-resort espeak error."""
+timings, rate, caching, concurrency, fallback, espeak-ng's voice per language and the silent voice."""
 
 from __future__ import annotations
 
@@ -14,10 +14,20 @@ import soundfile as sf
 
 from tools.audio_measure import first_onset, load_mono, speech_intervals
 from tools.cache import ToolCache
-from tools.errors import ToolError
+from tools.errors import InputError, ToolError
+from tools.languages import LANGUAGES
 from tools.models import Line
 from tools.protocols import Speech, Tool
-from tools.speech import PAD_BEFORE, EdgeSpeech, EspeakSpeech, FallbackSpeech, PiperSpeech, make_speech
+from tools.speech import (
+    PAD_BEFORE,
+    EdgeSpeech,
+    EspeakSpeech,
+    FallbackSpeech,
+    LanguageSpeech,
+    PiperSpeech,
+    SilentSpeech,
+    make_speech,
+)
 from tools.speech.edge import edge_rate
 
 TEXT = "Meet the new AeroPress Go. Brew barista coffee anywhere, in under a minute."
@@ -91,7 +101,7 @@ async def test_concurrent_lines_are_safe(piper: PiperSpeech) -> None:
 async def test_bad_lines_are_clear_errors(piper: PiperSpeech) -> None:
     with pytest.raises(ToolError, match="no text"):
         await piper.synthesize(Line(line_id="e", text="   "))
-    with pytest.raises(ToolError, match="English"):
+    with pytest.raises(InputError, match=r"meta\.language: no voice speaks 'fr': piper ships only the English"):
         await piper.synthesize(Line(line_id="f", text="Bonjour", language="fr"))
 
 
@@ -107,6 +117,8 @@ async def test_piper_real_time_factor(cache: ToolCache, capsys: pytest.CaptureFi
 
 
 def test_make_speech_names(cache: ToolCache) -> None:
+    assert isinstance(make_speech("auto", cache), LanguageSpeech)
+    assert isinstance(make_speech("none", cache), SilentSpeech)
     assert isinstance(make_speech("piper", cache), PiperSpeech)
     assert isinstance(make_speech("espeak", cache), EspeakSpeech)
     edge = make_speech("edge", cache)
@@ -138,12 +150,29 @@ async def test_edge_falls_back_to_piper_offline_without_hanging(
         assert any("edge" in rec.getMessage() and "piper" in rec.getMessage() for rec in caplog.records)
 
 
-async def test_espeak_is_a_clear_error_or_works(cache: ToolCache) -> None:
+async def test_espeak_speaks_each_line_in_its_language(cache: ToolCache) -> None:
+    # the README commands install espeak-ng: without it this is the clear error that names the package
     speech = EspeakSpeech(cache)
-    line = Line(line_id="es", text="Last resort voice.")
-    if shutil.which("espeak-ng") or shutil.which("espeak"):
-        r = await speech.synthesize(line)
-        assert r.backend == "espeak" and r.duration > 0.5
-    else:
-        with pytest.raises(ToolError, match="espeak-ng"):
-            await speech.synthesize(line)
+    if not (shutil.which("espeak-ng") or shutil.which("espeak")):
+        with pytest.raises(InputError, match="apt-get install espeak-ng"):
+            speech.voice_for("zh")
+        return
+    en = await speech.synthesize(Line(line_id="en", text="Roasted every week.", language="en"))
+    zh = await speech.synthesize(Line(line_id="zh", text="每周新鲜烘焙。", language="zh"))
+    assert (en.backend, en.voice, zh.voice) == ("espeak", "en-us", "cmn")
+    # seven Han characters read as Mandarin syllables take about two seconds; spelled out by an English
+    # voice ("Chinese letter …") they took over ten
+    assert 1.0 < zh.duration - zh.onset < 4.0
+
+
+async def test_auto_speech_follows_the_line_language_and_none_is_silent(cache: ToolCache) -> None:
+    auto = LanguageSpeech(cache)
+    assert auto.voice_for("en").engine == "piper" and auto.voice_for("en-GB").voice == "joe"
+    assert (auto.voice_for("ar").engine, auto.voice_for("ar").voice) == ("espeak-ng", "ar")
+    with pytest.raises(InputError, match="'tlh'"):
+        auto.voice_for("tlh")
+    silent = SilentSpeech(cache)
+    r = await silent.synthesize(Line(line_id="s", text="深烘意式咖啡豆。", language="zh"))
+    samples, _ = sf.read(str(r.path))
+    assert r.backend == "none" and not samples.any()
+    assert r.duration == pytest.approx(len("深烘意式咖啡豆。") / LANGUAGES["zh"].chars_per_second, rel=0.01)

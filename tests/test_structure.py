@@ -192,3 +192,26 @@ def test_the_cli_starts_without_loading_the_heavy_layers() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
                           check=False)  # fmt: skip
     assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stdout + proc.stderr
+
+
+
+def _makes_console(node: ast.AST) -> bool:
+    if isinstance(node, ast.ImportFrom):
+        return node.module == "rich" and any(a.name == "print" for a in node.names)
+    if isinstance(node, ast.Call):
+        func = node.func
+        return (func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")) == "Console"
+    return False
+
+
+def test_every_console_prints_user_strings_literally() -> None:
+    """Issue 11 item 10: a rich Console made anywhere but `ragvid.progress.literal_console` would parse markup
+    in paths and product text (``out[dir]`` printed as ``out``), and so would ``rich.print``."""
+    offenders = [
+        f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}"
+        for path, tree in sources(*PACKAGES)
+        if path != ROOT / "ragvid" / "progress.py"
+        for node in ast.walk(tree)
+        if _makes_console(node)
+    ]
+    assert offenders == []

@@ -13,8 +13,9 @@ from PIL import Image
 from tools.escape import ass_text, ffmpeg_filter_value, ffmpeg_path
 from tools.ffmpeg import shipped
 from tools.fonts import FONT_BOLD, FONT_DIR, FONT_FAMILY, FONT_REGULAR, text_width_px
-from tools.models import SubtitleCue, SubtitleStyle, TextOverlay
-from tools.subtitles import AssSubtitles, ass_color, ass_time, read_ass_events, wrap_lines
+from tools.models import SubtitleCue, SubtitleFile, SubtitleStyle, TextOverlay
+from tools.subtitles import AssSubtitles, ass_color, ass_time, read_ass_events
+from tools.textlayout import TextFont, widest, wrap
 
 HOSTILE = [
     "{\\b1}bold{\\fs200}",
@@ -36,14 +37,25 @@ def test_fonts_ship_with_licence() -> None:
     assert text_width_px("WWWW", 64, True) > text_width_px("iiii", 64, True) > 0
 
 
-def test_wrap_lines() -> None:
-    assert wrap_lines("", 10) == []
-    lines = wrap_lines("Fresh roasted coffee beans for your morning", 28)
-    assert (
-        all(len(x) <= 28 for x in lines) and " ".join(lines) == "Fresh roasted coffee beans for your morning"
-    )
-    assert len(lines) == 2 and abs(len(lines[0]) - len(lines[1])) <= 8  # balanced, not 28 + rest
-    assert wrap_lines("supercalifragilistic", 8) == ["supercal", "ifragili", "stic"]
+def test_wrap_in_pixels_balanced_at_unicode_breaks() -> None:
+    font = TextFont(64, bold=True)
+    assert wrap("", font, 500) == []
+    text = "Fresh roasted coffee beans for your morning"
+    lines = wrap(text, font, 972)
+    assert " ".join(lines) == text and len(lines) == 2
+    assert widest(lines, font) <= 972
+    widths = [font.width(x) for x in lines]
+    assert abs(widths[0] - widths[1]) < 0.3 * max(widths)  # balanced, not a full line and a stray word
+    # a word wider than the box is cut between grapheme clusters, each piece fitting
+    word = "Supercalifragilisticexpialidocious" * 2
+    long = wrap(word, font, 400)
+    assert len(long) >= 3 and all(font.width(x) <= 400 for x in long) and "".join(long) == word
+    # Chinese breaks between characters, and closing punctuation never starts a line (UAX #14)
+    zh = TextFont(64, bold=True, fonts=("Noto Sans CJK SC",))
+    lines = wrap("深烘意式咖啡豆，香气浓郁，适合每天早上的一杯浓缩咖啡。", zh, 600)
+    assert len(lines) >= 2 and all(zh.width(x) <= 600 for x in lines)
+    assert not any(x[0] in "，。" for x in lines)
+    assert "".join(lines) == "深烘意式咖啡豆，香气浓郁，适合每天早上的一杯浓缩咖啡。"
 
 
 @pytest.mark.parametrize("text", HOSTILE)
@@ -79,10 +91,10 @@ def test_hostile_values_survive_a_real_filtergraph(tmp_path: Path) -> None:
     assert (tmp_path / "o.png").stat().st_size > 0
 
 
-def _render(ass: Path, w: int, h: int, t: float, out: Path) -> np.ndarray:
+def _render(subs: SubtitleFile, w: int, h: int, t: float, out: Path) -> np.ndarray:
     shipped().run(
         ["-f", "lavfi", "-i", f"color=c=0x336699:s={w}x{h}:d=10", "-ss", str(t), "-vf",
-         f"ass=filename={ffmpeg_path(ass)}:fontsdir={ffmpeg_path(FONT_DIR)}", "-frames:v", "1", str(out)],
+         f"ass=filename={ffmpeg_path(subs.path)}:fontsdir={ffmpeg_path(subs.fonts_dir)}", "-frames:v", "1", str(out)],
         what="rendering subtitles",
     )  # fmt: skip
     return np.asarray(Image.open(out).convert("RGB")).astype(int)
@@ -99,12 +111,12 @@ def test_ass_file_renders_cues_overlays_and_cta(tmp_path: Path) -> None:
     ]
     style = SubtitleStyle()
     ass = AssSubtitles().write(cues, overlays, style, w, h, tmp_path / "s.ass")
-    body = ass.read_text(encoding="utf-8")
+    body = ass.path.read_text(encoding="utf-8")
     assert f"PlayResX: {w}" in body and f"PlayResY: {h}" in body
     assert f"Style: Sub,DejaVu Sans,{round(64 * w / 1080)}," in body  # scaled from the 1080 reference
     assert "\\{\\\u2060b1\\}bold" in body  # literally escaped
     assert "{\\p1}" in body.replace("\\p1}", "{\\p1}") and "m 0 0 l 270 0 270 480 0 480" in body
-    events = read_ass_events(ass)
+    events = read_ass_events(ass.path)
     assert events[0].text == HOSTILE[0]  # read back exactly: nothing was interpreted
     long_pages = [e for e in events if e.style == "Sub" and e.start >= 2.0]
     assert len(long_pages) > 1  # more than max_lines lines → consecutive pages, not a third line

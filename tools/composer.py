@@ -17,7 +17,6 @@ import ffmpeg
 from tools.audio_measure import integrated_lufs, parse_integrated_lufs
 from tools.errors import ToolError
 from tools.ffmpeg import Ffmpeg, shipped
-from tools.fonts import FONT_DIR
 from tools.limits import MASTER_TOLERANCE_LU
 from tools.models import RenderResult, RenderSettings, Timeline, TimelineShot
 from tools.probe import probe
@@ -50,8 +49,8 @@ def check_timeline(timeline: Timeline) -> None:
             raise ToolError(f"voice line {v.line_id}: file not found: {v.path}")
     if timeline.music is not None and not Path(timeline.music).exists():
         raise ToolError(f"music file not found: {timeline.music}")
-    if timeline.subtitles is not None and not Path(timeline.subtitles).exists():
-        raise ToolError(f"subtitle file not found: {timeline.subtitles}")
+    if timeline.subtitles is not None and not timeline.subtitles.path.exists():
+        raise ToolError(f"subtitle file not found: {timeline.subtitles.path}")
 
 
 def _split_inputs(paths: list[Path], kind: str, **input_kwargs: Any) -> list[Any]:
@@ -220,9 +219,8 @@ def _video_graph(timeline: Timeline, settings: RenderSettings) -> Any:
     if timeline.subtitles is not None:
         # ffmpeg-python escapes keyword values for both filtergraph levels (the same rule as
         # tools.escape.ffmpeg_filter_value), so any path is passed through intact
-        out = out.filter(
-            "ass", filename=Path(timeline.subtitles).resolve().as_posix(), fontsdir=FONT_DIR.as_posix()
-        )
+        subs = timeline.subtitles
+        out = out.filter("ass", filename=subs.path.resolve().as_posix(), fontsdir=subs.fonts_dir.resolve().as_posix())
     # never end early: hold the last frame if the shots stop short of the timeline
     return out.filter("tpad", stop_mode="clone", stop_duration=f"{timeline.duration:.6f}")
 

@@ -30,14 +30,20 @@ def _strip_controls(s: str) -> str:
     return "".join(out)
 
 
+def visible_text(s: str) -> str:
+    """What of untrusted `s` can be drawn: line breaks become spaces, control and format characters go (but
+    ZWJ/ZWNJ and variation selectors, which emoji sequences and joined scripts need). Text is laid out on
+    this, so what is measured is what `ass_text` writes."""
+    return _strip_controls(_LINE_BREAKS.sub(" ", s))
+
+
 def ass_text(s: str) -> str:
     r"""Make untrusted `s` a literal in an ASS Dialogue Text field.
 
     Override blocks cannot open (`{`/`}` become libass's `\{`/`\}` escapes), an author's backslash
     cannot start an escape, and line breaks in the input become spaces: only the writer inserts `\N`
     (join wrapped lines with `ASS_NEWLINE`)."""
-    s = _LINE_BREAKS.sub(" ", s)
-    s = _strip_controls(s)
+    s = visible_text(s)
     s = s.replace("\\", "\\" + _WJ)
     s = s.replace("{", "\\{").replace("}", "\\}")
     return s
@@ -70,4 +76,4 @@ def ffmpeg_path(p: str | Path) -> str:
     return ffmpeg_filter_value(Path(p).resolve().as_posix())
 
 
-__all__ = ["ASS_NEWLINE", "ass_text", "ffmpeg_filter_value", "ffmpeg_path"]
+__all__ = ["ASS_NEWLINE", "ass_text", "ffmpeg_filter_value", "ffmpeg_path", "visible_text"]

@@ -22,6 +22,11 @@ LEAD_IN = 0.3
 TAIL = 0.25
 """…and ends this long before the next cut."""
 
+# --- text on screen
+SAFE_WIDTH = 0.9
+"""Share of the frame width inside the title-safe area: no line of text (subtitle, title, badge, CTA) is
+wider, so none runs off a phone screen's edge."""
+
 # --- loudness
 TARGET_LUFS = -14.0
 """Integrated loudness of every render (the streaming platforms' normalisation target)."""

@@ -46,7 +46,8 @@ class ClipRequest(BaseModel):
 
 class Clip(BaseModel):
     """One shot's generated footage, an MP4: size (pixels) and fps are the request's, ``duration`` (s) is on the
-    frame grid (whole frames at ``fps``); ``backend`` names the generator, ``cached`` a tool-cache hit."""
+    frame grid (whole frames at ``fps``); ``backend`` names the generator, ``cached`` a tool-cache hit,
+    ``warnings`` what the user should know about the footage (a small product photo upscaled)."""
 
     shot_id: str
     path: Path
@@ -56,6 +57,7 @@ class Clip(BaseModel):
     fps: int
     backend: str
     cached: bool = False
+    warnings: list[str] = Field(default_factory=list)
 
 
 class Line(BaseModel):
@@ -66,6 +68,23 @@ class Line(BaseModel):
     voice: str = "joe"
     rate: PositiveFloat = 1.0  # piper length_scale semantics: > 1 is slower
     language: str = "en"
+
+
+SpeechName = Literal["auto", "piper", "espeak", "edge", "none"]
+"""The speech back-ends by name (``--tts``, ``RAGVID_TTS``; ``tools.speech.make_speech``)."""
+
+
+class VoiceChoice(BaseModel):
+    """The voice a speech tool speaks a language with, and why that one: ``engine`` ("piper", "espeak-ng",
+    "edge", "none"), ``voice`` (the engine's own voice id), ``language`` (BCP 47 primary subtag)."""
+
+    engine: str
+    voice: str
+    language: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.engine} voice {self.voice!r} for {self.language} ({self.reason})"
 
 
 class WordTiming(BaseModel):
@@ -88,6 +107,7 @@ class SpeechResult(BaseModel):
     onset: float = Field(description="seconds from file start to first voiced sample (measured)")
     words: list[WordTiming]  # measured or estimated, relative to file start
     backend: str
+    voice: str | None = Field(default=None, description="the engine's voice id that spoke the line")
     fallback_from: str | None = None
     cached: bool = False
 
@@ -119,18 +139,30 @@ class AudioTrack(BaseModel):
 
 class SubtitleStyle(BaseModel):
     """How cues look. Sizes are pixels at the 1080×1920 reference (``font_size``, ``outline_width``;
-    ``margin_v`` from the bottom edge), scaled to the output size by the writer; colours are ``#RRGGBB``;
-    ``max_chars_per_line`` and ``max_lines`` bound one page of a cue (a longer cue is split into pages)."""
+    ``margin_v`` from the bottom edge), scaled to the output size by the writer; colours are ``#RRGGBB``.
+    ``language`` (BCP 47, one of ``tools.languages.LANGUAGES``) decides the fonts and the paragraph direction;
+    ``font`` puts a family of your own first (None: the language's). Every line is at most the title-safe
+    width (``tools.limits.SAFE_WIDTH``); ``max_lines`` bounds one page of a cue (a longer cue is split into
+    pages)."""
 
-    font: str = "DejaVu Sans"
+    font: str | None = None
     font_size: int = 64  # at the 1080-wide reference; scaled with PlayResX
     primary: HexColour = "#FFFFFF"
     outline: HexColour = "#000000"
     outline_width: float = 4.0
     bold: bool = True
     margin_v: int = 260  # from the bottom, at 1920 high
-    max_chars_per_line: int = 28
     max_lines: int = 2
+    language: str = "en"
+
+
+class SubtitleFile(BaseModel):
+    """A written subtitle script and the folder of the font files it is set in (libass's ``fontsdir``), with the
+    families its text uses."""
+
+    path: Path
+    fonts_dir: Path
+    families: list[str] = Field(default_factory=list)
 
 
 class SubtitleCue(BaseModel):
@@ -200,7 +232,7 @@ class Timeline(BaseModel):
     voice: list[VoiceClip] = Field(default_factory=list)
     music: Path | None = None
     ducking: Ducking = Field(default_factory=Ducking)
-    subtitles: Path | None = None  # an ASS file made by the subtitle tool (cues + overlays)
+    subtitles: SubtitleFile | None = None  # the subtitle tool's ASS file (cues + overlays) and its fonts
     target_lufs: float = TARGET_LUFS
 
 

@@ -23,9 +23,11 @@ from tools.models import (
     RenderSettings,
     SpeechResult,
     SubtitleCue,
+    SubtitleFile,
     SubtitleStyle,
     TextOverlay,
     Timeline,
+    VoiceChoice,
 )
 from tools.vocabulary import CameraMotion, MusicMood, Transition
 
@@ -51,6 +53,10 @@ class VideoGenerator(Tool, Protocol):
 
 class Speech(Tool, Protocol):
     """Speaks one narration line to a trimmed mono WAV with its measured onset and duration."""
+
+    def voice_for(self, language: str) -> VoiceChoice:
+        """The voice that speaks `language` (BCP 47) and why. Raises InputError naming ``meta.language`` when
+        no voice of this tool speaks it, saying what would."""
 
     async def synthesize(self, line: Line) -> SpeechResult:
         """Speak `line`: a trimmed mono WAV with its duration, measured onset (s) and word timings. Raises
@@ -78,9 +84,10 @@ class SubtitleWriter(Tool, Protocol):
         width: int,
         height: int,
         out: Path,
-    ) -> Path:
+    ) -> SubtitleFile:
         """Write `cues` and `overlays` in `style` for a `width`×`height` frame (sizes given at the 1080-wide
-        reference are scaled to it) to `out`; returns the path written."""
+        reference are scaled to it) to `out`; returns the file and the folder of the fonts it is set in. Raises
+        FontMissing (a ToolError naming the package) when a text needs a font that is not installed."""
 
 
 class Composer(Tool, Protocol):

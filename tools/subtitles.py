@@ -1,24 +1,37 @@
-"""ASS subtitle writer: cues (timed from speech) plus on-screen overlays and the CTA card, in one file
-that the composer burns with libass.
+r"""ASS subtitle writer: cues (timed from speech) plus on-screen overlays and the CTA card, in one file
+that the composer burns with libass, and the folder of fonts that file is set in.
 
 Sizes in `SubtitleStyle` and `TextOverlay` are for a 1080-wide (1920-high) frame; the script's
 PlayRes is the output size, so they are scaled here and the same plan renders alike at draft and
-final resolution."""
+final resolution. Every text element is broken into lines in pixels (`tools.textlayout`) with the fonts
+that set it (`tools.fonts`): each run of another font carries an ``\fn`` override, and each line opens
+with a direction mark so libass lays a right-to-left language's paragraph out right to left even where a
+line begins with a Latin word (styles use Encoding -1: the base direction comes from the text)."""
 
 from __future__ import annotations
 
-import math
+import logging
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.escape import ASS_NEWLINE, ass_text
-from tools.fonts import FONT_FAMILY
-from tools.models import SubtitleCue, SubtitleStyle, TextOverlay
+from tools.escape import ASS_NEWLINE, ass_text, visible_text
+from tools.fonts import FONT_BOLD, FONT_REGULAR, face, font_runs, run_fontsize, settable
+from tools.languages import language_of
+from tools.limits import SAFE_WIDTH
+from tools.models import SubtitleCue, SubtitleFile, SubtitleStyle, TextOverlay
+from tools.scripts import paragraph_direction
+from tools.textlayout import TextFont, wrap
+
+log = logging.getLogger("ragvid.tools")
 
 REF_WIDTH = 1080
 REF_HEIGHT = 1920
+BADGE_PAD = 14.0  # px at the reference: the badge box (BorderStyle 3) reaches this far past its text
+TITLE_BOLD = {"title": True, "badge": True, "cta": True, "caption": False}
+MARKS = {"ltr": "\u200e", "rtl": "\u200f"}  # LRM / RLM: a strong character of the paragraph's direction
 
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})([0-9a-fA-F]{2})?$")
 
@@ -49,39 +62,17 @@ def ass_time(t: float) -> str:
     return f"{h}:{m:02d}:{s:02d}.{c:02d}"
 
 
-def _greedy(words: list[str], width: int) -> list[str]:
-    lines: list[str] = []
-    cur = ""
-    for w in words:
-        if not cur:
-            cur = w
-        elif len(cur) + 1 + len(w) <= width:
-            cur += " " + w
-        else:
-            lines.append(cur)
-            cur = w
-    if cur:
-        lines.append(cur)
-    return lines
+def text_font(style: SubtitleStyle, size: float, bold: bool, text: str = "") -> TextFont:
+    """How `text` in `style`'s language is set at Fontsize `size`: the language's fonts and the paragraph
+    direction of the text in that language."""
+    lang = language_of(style.language)
+    fonts = (style.font, *lang.fonts) if style.font else lang.fonts
+    return TextFont(size, bold, tuple(dict.fromkeys(fonts)), paragraph_direction(text, lang.direction))
 
 
-def wrap_lines(text: str, max_chars: int) -> list[str]:
-    """Word-wrap `text` into lines of at most `max_chars` characters, balanced so the lines are of
-    similar length (a 30-char cue becomes 15+15, not 28+2). Words longer than a line are split."""
-    max_chars = max(1, int(max_chars))
-    words: list[str] = []
-    for w in text.split():
-        words.extend(w[i : i + max_chars] for i in range(0, len(w), max_chars))
-    if not words:
-        return []
-    n = len(_greedy(words, max_chars))
-    longest = max(len(w) for w in words)
-    lower = max(longest, math.ceil(sum(len(w) for w in words) / n))
-    for width in range(lower, max_chars + 1):
-        lines = _greedy(words, width)
-        if len(lines) <= n:
-            return lines
-    return _greedy(words, max_chars)
+def safe_width(width: int) -> float:
+    """The title-safe width (px) of a `width`-pixel frame: no line of text is wider."""
+    return SAFE_WIDTH * width
 
 
 def _chunks(lines: list[str], size: int) -> list[list[str]]:
@@ -92,6 +83,27 @@ def _fade(start: float, end: float, fade_ms: int, fade_out: bool = True) -> str:
     # fades never eat more than a quarter of a short event, so it is readable at full opacity
     ms = min(fade_ms, int((end - start) * 1000 / 4))
     return f"\\fad({ms},{ms if fade_out else 0})" if ms >= 20 else ""
+
+
+def ass_line(line: str, font: TextFont, base_family: str) -> str:
+    r"""One line of untrusted text as ASS Dialogue text: escaped, each run outside ``base_family`` set in its
+    font with ``\fn`` and the Fontsize that gives it the common em (`tools.fonts.run_fontsize`), and back; the
+    line opens with the mark of the paragraph's direction."""
+    parts = [MARKS[font.direction]]
+    current = base_family
+    for run in font_runs(line, font.fonts, font.bold):
+        if run.family != current:
+            parts.append(f"{{\\fn{run.family}\\fs{_fs(font.size, run.family, font.bold)}}}")
+            current = run.family
+        parts.append(ass_text(run.text))
+    if current != base_family:
+        parts.append(f"{{\\fn{base_family}\\fs{_fs(font.size, base_family, font.bold)}}}")
+    return "".join(parts)
+
+
+def _fs(size: float, family: str, bold: bool) -> str:
+    # Fontsize as ASS reads it: at most two decimals, no trailing zeros
+    return f"{run_fontsize(size, family, bold):.2f}".rstrip("0").rstrip(".")
 
 
 class AssSubtitles:
@@ -112,26 +124,42 @@ class AssSubtitles:
         width: int,
         height: int,
         out: Path,
-    ) -> Path:
-        """Write the ASS script (UTF-8) for a `width`×`height` frame to `out` and return its path; see
-        `SubtitleWriter.write`."""
+    ) -> SubtitleFile:
+        """Write the ASS script (UTF-8) for a `width`×`height` frame to `out` and the folder of its fonts beside
+        it (``<out>.fonts/``, links to the font files); see `SubtitleWriter.write`. Raises FontMissing (naming the
+        package) when a text needs a font that is not installed, InputError for an unsupported language."""
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        text = "\n".join(
-            [*self._header(style, width, height), "", *self._events(cues, overlays, style, width, height)]
-        )
+        lang = language_of(style.language, "style.language")
+        base = style.font or lang.fonts[0]
+        self._families: dict[str, None] = {base: None}
+        events = self._events(cues, overlays, style, width, height, base)
+        text = "\n".join([*self._header(style, width, height, base), "", *events])
         out.write_text(text + "\n", encoding="utf-8")
-        return out
+        families = list(self._families)
+        return SubtitleFile(path=out, fonts_dir=_link_fonts(out.with_suffix(".fonts"), families), families=families)
 
-    def _header(self, style: SubtitleStyle, width: int, height: int) -> list[str]:
+    @staticmethod
+    def _settable(text: str, font: TextFont, what: str) -> str:
+        """What of ``text`` can be drawn; a character no installed font has is dropped with a warning naming it."""
+        kept, dropped = settable(visible_text(text), font.fonts, font.bold)
+        if dropped:
+            shown = ", ".join(f"{c!r} (U+{ord(c[0]):04X})" for c in dict.fromkeys(dropped))
+            log.warning("%s %r: dropped %s: no installed font has a glyph for it", what, text, shown)
+        return kept
+
+    def _line(self, line: str, font: TextFont, base: str) -> str:
+        self._families.update(dict.fromkeys(r.family for r in font_runs(line, font.fonts, font.bold)))
+        return ass_line(line, font, base)
+
+    def _header(self, style: SubtitleStyle, width: int, height: int, font: str) -> list[str]:
         sx, sy = width / REF_WIDTH, height / REF_HEIGHT
-        font = style.font or FONT_FAMILY
         fmt = (
             "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, "
             "Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, "
             "Shadow, Alignment, MarginL, MarginR, MarginV, Encoding"
         )
-        margin_h = round(48 * sx)
+        margin_h = round((1 - SAFE_WIDTH) / 2 * width)
 
         def st(
             name: str,
@@ -146,10 +174,12 @@ class AssSubtitles:
             align: int,
             margin_v: float,
         ) -> str:
+            # Encoding -1: libass takes each paragraph's base direction from its text (our direction marks)
+            # the style's Fontsize gives the base font the common em (tools.fonts.ass_em_px)
             return (
-                f"Style: {name},{font},{max(1, round(size))},{ass_color(primary)},{ass_color(primary)},"
+                f"Style: {name},{font},{_fs(size, font, bold)},{ass_color(primary)},{ass_color(primary)},"
                 f"{ass_color(outline_c)},{back},{-1 if bold else 0},0,0,0,100,100,0,0,{border},"
-                f"{outline:.2f},{shadow:.2f},{align},{margin_h},{margin_h},{round(margin_v)},1"
+                f"{outline:.2f},{shadow:.2f},{align},{margin_h},{margin_h},{round(margin_v)},-1"
             )
 
         shadow_back = ass_color("#000000", alpha=0x80)
@@ -183,7 +213,7 @@ class AssSubtitles:
             st("Title", 84 * sx, "#FFFFFF", "#000000", shadow_back, True, 1, 4 * sx, 2 * sx, 8, 180 * sy),
             st("Caption", 48 * sx, "#FFFFFF", "#000000", shadow_back, False, 1, 3 * sx, 1 * sx, 2, 120 * sy),
             # opaque box (BorderStyle 3) drawn in the outline colour: a price tag / sticker
-            st("Badge", 64 * sx, "#FFFFFF", "#E63946", shadow_back, True, 3, 14 * sx, 0, 8, 360 * sy),
+            st("Badge", 64 * sx, "#FFFFFF", "#E63946", shadow_back, True, 3, BADGE_PAD * sx, 0, 8, 360 * sy),
             st("Cta", 96 * sx, "#FFFFFF", "#000000", shadow_back, True, 1, 3 * sx, 0, 5, 0),
             st("Card", 10, "#000000", "#000000", ass_color("#000000", 0xFF), False, 1, 0, 0, 7, 0),
         ]
@@ -195,21 +225,25 @@ class AssSubtitles:
         style: SubtitleStyle,
         width: int,
         height: int,
+        base: str,
     ) -> list[str]:
         lines = [
             "[Events]",
             "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",
         ]
-        lines.extend(self._cue_events(cues, style))
-        lines.extend(self._overlay_events(overlays, width, height))
+        lines.extend(self._cue_events(cues, style, width, base))
+        lines.extend(self._overlay_events(overlays, style, width, height, base))
         return lines
 
-    def _cue_events(self, cues: Iterable[SubtitleCue], style: SubtitleStyle) -> list[str]:
+    def _cue_events(self, cues: Iterable[SubtitleCue], style: SubtitleStyle, width: int, base: str) -> list[str]:
         events: list[str] = []
+        size = style.font_size * width / REF_WIDTH
         for cue in sorted(cues, key=lambda c: c.start):
             if cue.end <= cue.start:
                 continue
-            wrapped = wrap_lines(cue.text, style.max_chars_per_line)
+            font = text_font(style, size, style.bold, cue.text)
+            text = self._settable(cue.text, font, "cue")
+            wrapped = wrap(text, font, safe_width(width))
             if not wrapped:
                 continue
             pages = _chunks(wrapped, max(1, style.max_lines))
@@ -220,14 +254,15 @@ class AssSubtitles:
             t = cue.start
             for page, w in zip(pages, weights, strict=True):
                 t_end = cue.end if page is pages[-1] else t + (cue.end - cue.start) * w / total
-                body = ASS_NEWLINE.join(ass_text(x) for x in page)
+                body = ASS_NEWLINE.join(self._line(x, font, base) for x in page)
                 fade = _fade(t, t_end, self.cue_fade_ms)
                 tags = f"{{{fade}}}" if fade else ""
                 events.append(f"Dialogue: 2,{ass_time(t)},{ass_time(t_end)},Sub,,0,0,0,,{tags}{body}")
                 t = t_end
         return events
 
-    def _overlay_events(self, overlays: Iterable[TextOverlay], width: int, height: int) -> list[str]:
+    def _overlay_events(self, overlays: Iterable[TextOverlay], style: SubtitleStyle, width: int, height: int,
+                        base: str) -> list[str]:  # fmt: skip
         sx = width / REF_WIDTH
         events: list[str] = []
         for ov in sorted(overlays, key=lambda o: o.start):
@@ -248,19 +283,41 @@ class AssSubtitles:
             align = {"top": 8, "center": 5, "bottom": 2}[ov.position]
             if ov.full_frame:
                 align = 5
-            tags = f"\\an{align}\\fs{max(1, round(ov.font_size * sx))}\\1c{_tag_color(ov.color)}{fade}"
+            size = ov.font_size * sx
+            bold = TITLE_BOLD[ov.role]
+            tags = f"\\an{align}\\fs{_fs(size, base, bold)}\\1c{_tag_color(ov.color)}{fade}"
+            boxed = bool(ov.box_color and not ov.full_frame) or role_style == "Badge"
             if ov.box_color and not ov.full_frame:
                 # BorderStyle 3 paints the box in the outline colour
                 tags += f"\\3c{_tag_color(ov.box_color)}"
-                if role_style != "Badge":
-                    role_style = "Badge"
-            max_chars = max(8, int(REF_WIDTH * 0.86 / (ov.font_size * 0.55)))
-            body = ASS_NEWLINE.join(ass_text(x) for x in wrap_lines(ov.text, max_chars))
+                role_style = "Badge"
+            font = text_font(style, size, bold, ov.text)
+            text = self._settable(ov.text, font, ov.role)
+            room = safe_width(width) - (2 * BADGE_PAD * sx if boxed else 0.0)
+            body = ASS_NEWLINE.join(self._line(x, font, base) for x in wrap(text, font, room))
             if not body:
                 continue
             layer = 4 if ov.full_frame else 1
             events.append(f"Dialogue: {layer},{start},{end},{role_style},,0,0,0,,{{{tags}}}{body}")
         return events
+
+
+def _link_fonts(folder: Path, families: list[str]) -> Path:
+    """``folder`` holding links to the shipped fonts and to the regular and bold files of ``families``: libass
+    loads every font in its ``fontsdir``, so it finds exactly the faces the text was measured in, whatever
+    fontconfig knows of this machine."""
+    folder.mkdir(parents=True, exist_ok=True)
+    faces = [face(family, bold) for family in families for bold in (False, True)]
+    wanted = {FONT_REGULAR, FONT_BOLD, *(f.path for f in faces)}
+    for path in wanted:
+        link = folder / path.name
+        if link.is_symlink() and Path(os.readlink(link)) == path:
+            continue
+        tmp = folder / f".{path.name}.{os.getpid()}.tmp"
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(path)
+        os.replace(tmp, link)
+    return folder
 
 
 @dataclass
@@ -315,6 +372,7 @@ def read_ass_events(path: Path) -> list[AssEvent]:
             if re.search(r"\\p1", tags):
                 ev.drawing = True
         text = _TAG_BLOCK.sub("", raw)
+        text = text.replace("\u200e", "").replace("\u200f", "")
         text = text.replace("\\N", "\n").replace("\\{", "{").replace("\\}", "}").replace("\\\u2060", "\\")
         ev.text = text
         events.append(ev)
@@ -324,9 +382,12 @@ def read_ass_events(path: Path) -> list[AssEvent]:
 __all__ = [
     "AssEvent",
     "AssSubtitles",
+    "SubtitleFile",
     "ass_color",
     "ass_hex",
+    "ass_line",
     "ass_time",
     "read_ass_events",
-    "wrap_lines",
+    "safe_width",
+    "text_font",
 ]

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ragvid.exits import command, fail
+from ragvid.progress import literal_console
 from ragvid.settings import Settings
 from tools.errors import InputError
 
@@ -99,9 +99,9 @@ def train(
     cfg = TrainConfig(epochs=epochs, lr=lr, batch_size=batch_size, eval_every=eval_every, patience=patience,
                       seed=seed, time_limit_s=time_limit, warmup_steps=100)
     command = " ".join(shlex.quote(a) for a in ["ragvid", *sys.argv[1:]])
-    console = Console(stderr=True, soft_wrap=True)
+    console = literal_console()
     console.print(f"{data.name}: {len(data.interactions)} users, {len(data.items.item_ids)} items, "
-                  f"levels {data.items.sizes} ({data.index_source})", highlight=False)
+                  f"levels {data.items.sizes} ({data.index_source})")
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.fields[status]}"), console=console, disable=quiet) as progress:
         task = progress.add_task("epochs", total=epochs, status="")
@@ -119,14 +119,13 @@ def train(
         result = train_on(data, out, kind, preset, cfg, command, resume, torch.device(device), on_event, item_ids,
                           item_head)
     console.print(f"best epoch {result.best_epoch}: " + ", ".join(f"{k} {v:.4f}" for k, v in result.best_valid.items())
-                  + f"; stopped: {result.stopped}; {result.train_seconds:.0f}s; wrote {out}", highlight=False)
+                  + f"; stopped: {result.stopped}; {result.train_seconds:.0f}s; wrote {out}")
     provenance = json.loads((out / PROVENANCE).read_text(encoding="utf-8"))
     if "item_score_weight" in provenance:
         weight = provenance["item_score_weight"]
         ndcg = provenance["item_weight_valid"][str(weight)]["ndcg_at_10"]
         console.print(f"dense item head weight {weight:g} (valid NDCG@10 {ndcg:.4f}; "
-                      f"SID likelihood alone {provenance['item_weight_valid']['0.0']['ndcg_at_10']:.4f})",
-                      highlight=False)
+                      f"SID likelihood alone {provenance['item_weight_valid']['0.0']['ndcg_at_10']:.4f})")
 
 
 @rec_app.command("eval")
@@ -176,14 +175,14 @@ def eval_(
     keys = ("recall_at_5", "ndcg_at_5", "recall_at_10", "ndcg_at_10")
     for name, values in ((loaded.kind, metrics), ("popularity", popularity)):
         table.add_row(name, *(f"{values[k]:.4f}" for k in keys))
-    Console().print(table)
+    literal_console(stderr=False).print(table)
     doc = {"model_dir": str(model_dir), "dataset": data.name, "index_source": data.index_source, "split": split,
            "beam": beam, "exclude_seen": not keep_seen, "users": len(chosen.targets), "metrics": metrics,
            "popularity": popularity,
            "trained": {k: provenance.get(k) for k in ("command", "seed", "device", "train_s_total", "best_epoch")}}
     target = output or model_dir / "metrics.json"
     target.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    Console(stderr=True, soft_wrap=True).print(f"wrote {target}", highlight=False)
+    literal_console().print(f"wrote {target}")
 
 
 def _trained_on(provenance: dict[str, Any], model_dir: Path) -> str:

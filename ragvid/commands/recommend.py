@@ -9,12 +9,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from rag_recsys.catalogue import clip
 from rag_recsys.recommender import Recommender, ScoredDSID, UserContext
+from ragvid.progress import literal_console
 from tools.errors import InputError
 
 RECOMMENDER_KINDS = ("grm", "popularity")
@@ -87,4 +87,4 @@ def print_recommendations(ranked: Sequence[ScoredDSID], as_json: bool) -> None:
             f"{row['item']}: {product}" if product else str(row["item"] or ""),
         )
         table.add_row(*(Text(c) for c in cells))  # catalogue text is data, never rich markup
-    Console().print(table)
+    literal_console(stderr=False).print(table)

@@ -1,19 +1,23 @@
-"""`ragvid sid …`: write SID files from product text and read what a SID file's codes mean."""
+"""`ragvid sid …`: write SID files from product text and read what a SID file's codes mean.
+
+Text the shipped encoder does not read (it reads English) is refused by `encode` with exit 2, and text it
+reads only in part is encoded with a ``warning:`` line on stderr (the rule: `rag_recsys.reads`).
+"""
 
 from __future__ import annotations
 
 import json
-import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ragvid.exits import command
-from tools.errors import InputError
+from ragvid.progress import literal_console, logged_warnings
 
 sid_app = typer.Typer(
     help="Encode product text to a SID file, or decode a SID file's codes through the lexicon.",
@@ -21,14 +25,15 @@ sid_app = typer.Typer(
 )
 
 
-def _image_refs(images: list[Path], output: Path) -> list[str]:
-    """Image paths as the SID file stores them: relative to the SID file's folder."""
-    refs: list[str] = []
-    for i, image in enumerate(images):
-        if not image.is_file():
-            raise InputError(f"--image[{i}]", f"file not found: {image}")
-        refs.append(Path(os.path.relpath(image.resolve(), output.resolve().parent)).as_posix())
-    return refs
+@contextmanager
+def _warnings_on_stderr() -> Iterator[None]:
+    """Print the warnings ragvid's loggers log in the block as ``warning: …`` lines on stderr once it is done
+    (a block that fails prints its one error line alone)."""
+    with logged_warnings() as messages:
+        yield
+    console = literal_console()
+    for message in messages:
+        console.print(f"warning: {message}")
 
 
 @sid_app.command()
@@ -50,32 +55,23 @@ def encode(
     language: Annotated[str, typer.Option()] = "en",
 ) -> None:
     """Write a SID file for TEXT (the product), with meta built from the options."""
-    from rag_recsys.sidfile import ProductMeta, encode_sid, load_sid_file, write_sid_file
-    from rag_recsys.tokenizer import DSIDTokenizer
+    from ragvid.product import ProductText, encode_product
 
-    if not text.strip():
-        raise InputError("TEXT", "product text is empty")
-    try:
-        meta = ProductMeta(
-            product=text, brand=brand, price=price, selling_points=selling_point or [], cta=cta, url=url,
-            images=_image_refs(image or [], output), language=language,
-        )
-    except ValidationError as exc:
-        raise InputError.from_validation(exc, prefix=("meta",)) from None
-    tokenizer = DSIDTokenizer.load_default()
-    sid = encode_sid(tokenizer, text, style, meta)
-    try:
-        write_sid_file(sid, output)
-    except OSError as exc:
-        raise InputError("--output", f"cannot write: {exc}") from None
-    loaded = load_sid_file(output, tokenizer)  # proves the written file is valid
-    console = Console(stderr=True, soft_wrap=True)
-    console.print(
-        f"wrote {output}: content {sid.content} ({', '.join(loaded.content.entities[:3])}; "
-        f"cosine {loaded.similarity:.2f}), creative {sid.creative} "
-        f"({loaded.creative.look} × {loaded.creative.rhythm})",
-        highlight=False,
-    )
+    encoded = encode_product(
+        ProductText(product=text, style=style, brand=brand, price=price, selling_points=tuple(selling_point or ()),
+                    cta=cta, url=url, images=tuple(image or ()), language=language),
+        output,
+    )  # fmt: skip
+    console = literal_console()
+    for warning in encoded.warnings:
+        console.print(f"warning: {warning}")
+    console.print(f"wrote {output}: {encoded.summary()}")
+
+
+def _cosine(similarity: float | None, note: str | None, digits: int) -> str:
+    """``cosine 0.61``, ``cosine 0.41 (approximate: …)`` or ``cosine n/a (skipped: …)``."""
+    value = "n/a" if similarity is None else f"{similarity:.{digits}f}"
+    return f"cosine {value} ({note})" if note else f"cosine {value}"
 
 
 def _decoded(loaded: Any, tokenizer: Any) -> dict[str, Any]:
@@ -91,6 +87,7 @@ def _decoded(loaded: Any, tokenizer: Any) -> dict[str, Any]:
         },
         "creative": loaded.creative.model_dump(),
         "similarity": loaded.similarity,
+        "similarity_note": loaded.similarity_note,
         "product_text": loaded.product_text,
         "meta": loaded.sid.meta.model_dump(exclude_none=True) if loaded.sid.meta else None,
         "images": [str(p) for p in loaded.image_paths],
@@ -109,13 +106,14 @@ def decode(
     from rag_recsys.tokenizer import DSIDTokenizer
 
     tokenizer = DSIDTokenizer.load_default()
-    loaded = load_sid_file(file, tokenizer)
+    with _warnings_on_stderr():
+        loaded = load_sid_file(file, tokenizer)
     doc = _decoded(loaded, tokenizer)
     if as_json:
         print(json.dumps(doc, indent=2, ensure_ascii=False))
         return
 
-    console = Console()
+    console = literal_console(stderr=False)
     content = Table(title=f"content {doc['content']['path']}  ({loaded.sid.tokenizer})", show_lines=True)
     for column in ("prefix", "size", "entities", "topics", "titles"):
         content.add_column(column)
@@ -132,12 +130,9 @@ def decode(
     creative.add_column("value")
     creative.add_row("description", style.description)
     palette = style.palette
-    creative.add_row(
-        "palette",
-        " ".join(f"[{c} on {palette.background}] {name} {c} [/]" for name, c in
-                 (("surface", palette.surface), ("text", palette.text), ("accent", palette.accent)))
-        + f"  background {palette.background}",
-    )
+    swatches = [(f" {name} {c} ", f"{c} on {palette.background}") for name, c in
+                (("surface", palette.surface), ("text", palette.text), ("accent", palette.accent))]  # fmt: skip
+    creative.add_row("palette", Text.assemble(*swatches, f"  background {palette.background}"))
     creative.add_row(
         "type", f"{style.font_weight}, uppercase {style.uppercase_titles}, scale {style.title_scale}"
     )
@@ -147,6 +142,6 @@ def decode(
     creative.add_row("voice rate", str(style.voice_rate))
     console.print(creative)
 
-    similarity = "n/a (no meta)" if loaded.similarity is None else f"{loaded.similarity:.3f}"
-    console.print(f"product: {loaded.product_text}", highlight=False)
-    console.print(f"cosine(product, content path) = {similarity}", highlight=False)
+    console.print(f"product: {loaded.product_text}")
+    similarity = _cosine(loaded.similarity, loaded.similarity_note, 3).removeprefix("cosine ")
+    console.print(f"cosine(product, content path) = {similarity}")

@@ -16,7 +16,7 @@ import soundfile as sf
 
 from tools.audio_measure import first_onset, rms_envelope, speech_intervals
 from tools.cache import ToolCache, content_key
-from tools.errors import ToolError
+from tools.errors import InputError, ToolError
 from tools.models import Line, SpeechResult, WordTiming
 
 PAD_BEFORE = 0.060  # s kept before the first voiced sample so consonant attacks are not clipped
@@ -121,6 +121,17 @@ def estimate_words(text: str, samples: npt.NDArray[np.float32], sr: int, onset: 
     return out
 
 
+def estimate_silent_words(text: str, seconds: float) -> list[WordTiming]:
+    """Word timings for a line that is not spoken: ``seconds`` shared among the words by their length weight."""
+    words = text.split()
+    if not words:
+        return []
+    weights = np.array([_word_weight(w) for w in words])
+    edges = np.concatenate([[0.0], np.cumsum(weights)]) / weights.sum() * seconds
+    return [WordTiming(word=w, start=round(float(a), 3), end=round(float(b), 3))
+            for w, a, b in zip(words, edges[:-1], edges[1:], strict=True)]  # fmt: skip
+
+
 def _relative_threshold(samples: npt.NDArray[np.float32], sr: int) -> float:
     env, _ = rms_envelope(samples, sr)
     peak = float(env.max()) if env.size else 0.0
@@ -148,6 +159,20 @@ def finish(text: str, raw: Rendered) -> Finished:
     else:
         words = estimate_words(text, body, raw.sr, onset)
     return Finished(body, raw.sr, duration, onset, words)
+
+
+def primary_subtag(language: str) -> str:
+    """The primary subtag of a BCP 47 tag, lower-cased: ``"zh-Hans-CN"`` → ``"zh"``."""
+    return re.split(r"[-_]", language.strip().lower())[0]
+
+
+def no_voice(language: str, why: str) -> InputError:
+    """The error for a language a speech tool has no voice for: what is missing, and the two ways on."""
+    return InputError(
+        "meta.language",
+        f"no voice speaks {language!r}: {why}; use --tts auto (espeak-ng voices for every supported language) "
+        "or --tts none for a render without a voice",
+    )
 
 
 def write_wav(path: Path, samples: npt.NDArray[np.float32], sr: int) -> None:

@@ -9,15 +9,21 @@ from pathlib import Path
 
 from tools.audio_measure import load_mono
 from tools.cache import ToolCache
-from tools.errors import BackendMissing, ToolError
-from tools.models import Line, SpeechResult
+from tools.errors import BackendMissing, InputError, ToolError
+from tools.models import Line, SpeechResult, VoiceChoice
 from tools.protocols import Speech
-from tools.speech.base import Finished, Rendered, cached_synthesis, finish
+from tools.speech.base import Finished, Rendered, cached_synthesis, finish, no_voice, primary_subtag
 
 log = logging.getLogger("ragvid.tools")
 
 VERSION = "1"
 DEFAULT_VOICE = "en-US-GuyNeural"
+# one neural voice per supported language (`edge-tts --list-voices` lists them all)
+LANGUAGE_VOICES = {
+    "en": DEFAULT_VOICE, "es": "es-ES-AlvaroNeural", "fr": "fr-FR-HenriNeural", "de": "de-DE-ConradNeural",
+    "it": "it-IT-DiegoNeural", "pt": "pt-BR-AntonioNeural", "ru": "ru-RU-DmitryNeural", "zh": "zh-CN-YunxiNeural",
+    "ar": "ar-SA-HamedNeural", "hi": "hi-IN-MadhurNeural",
+}  # fmt: skip
 _TICKS = 10_000_000  # edge-tts reports offsets in 100 ns units
 
 
@@ -48,9 +54,18 @@ class EdgeSpeech:
         self.connect_timeout = connect_timeout
         self.receive_timeout = receive_timeout
 
+    def voice_for(self, language: str) -> VoiceChoice:
+        """The Edge neural voice of `language` (``voice`` for English). Raises InputError for a language without
+        one on the list."""
+        code = primary_subtag(language)
+        if code not in LANGUAGE_VOICES:
+            raise no_voice(language, "edge-tts has no voice on ragvid's list for it")
+        voice = self.voice if code == "en" else LANGUAGE_VOICES[code]
+        return VoiceChoice(engine="edge", voice=voice, language=code, reason="the online neural voice (opt-in)")
+
     def _voice_for(self, line: Line) -> str:
         # Plan voices are engine-neutral names ("joe"); only a full Edge voice id selects one here.
-        return line.voice if line.voice.endswith("Neural") else self.voice
+        return line.voice if line.voice.endswith("Neural") else self.voice_for(line.language).voice
 
     async def _render(self, text: str, line: Line) -> Finished:
         try:
@@ -100,7 +115,8 @@ class EdgeSpeech:
         async def render(text: str) -> Finished:
             return await self._render(text, line)
 
-        return await cached_synthesis(self.cache, self.name, VERSION, line, render)
+        result = await cached_synthesis(self.cache, self.name, VERSION, line, render)
+        return result.model_copy(update={"voice": self._voice_for(line)})
 
 
 class FallbackSpeech:
@@ -114,15 +130,24 @@ class FallbackSpeech:
         # it still sends text over the network whenever the primary is reachable
         self.offline = primary.offline
 
+    def voice_for(self, language: str) -> VoiceChoice:
+        """The primary's voice for `language` (the fallback's when the primary has none)."""
+        try:
+            return self.primary.voice_for(language)
+        except InputError:
+            return self.fallback.voice_for(language)
+
     async def synthesize(self, line: Line) -> SpeechResult:
         """Speak `line` with the primary; on ToolError or OSError with the fallback, whose result then carries
         ``fallback_from``."""
         try:
             return await self.primary.synthesize(line)
         except (ToolError, OSError) as exc:
-            log.warning(
-                "speech back-end %r failed for line %r (%s); using %r instead",
-                self.primary.name, line.line_id, exc, self.fallback.name,
-            )  # fmt: skip
+            failure = exc
         result = await self.fallback.synthesize(line)
+        # name the engine that actually spoke ("auto" alone says nothing about the voice heard)
+        log.warning(
+            "speech back-end %r failed for line %r (%s); using %r instead (%s voice %r)",
+            self.primary.name, line.line_id, failure, self.fallback.name, result.backend, result.voice,
+        )  # fmt: skip
         return result.model_copy(update={"fallback_from": self.primary.name})

@@ -10,8 +10,8 @@ import numpy as np
 
 from tools.cache import ToolCache
 from tools.errors import BackendMissing, ToolError
-from tools.models import Line, SpeechResult
-from tools.speech.base import Finished, Rendered, cached_synthesis, finish
+from tools.models import Line, SpeechResult, VoiceChoice
+from tools.speech.base import Finished, Rendered, cached_synthesis, finish, no_voice, primary_subtag
 
 VERSION = "2"  # bump when synthesis, trimming or measurement changes, so cached lines are re-made
 
@@ -67,16 +67,27 @@ class PiperSpeech:
         samples = np.concatenate([c.audio_float_array for c in chunks]).astype(np.float32)
         return finish(text, Rendered(samples, sr))
 
+    def voice_for(self, language: str) -> VoiceChoice:
+        """Piper speaks English with the shipped ``joe`` voice (or the ``voice_model`` given, whose language this
+        tool cannot know, so it is trusted). Raises InputError for another language without a voice model."""
+        if self._model_path is not None:
+            return VoiceChoice(engine="piper", voice=self._model_path, language=primary_subtag(language),
+                               reason="the piper voice model given")  # fmt: skip
+        if primary_subtag(language) != "en":
+            raise no_voice(language, "piper ships only the English voice 'joe'")
+        return VoiceChoice(engine="piper", voice="joe", language="en",
+                           reason="the neural piper voice that ships for English")  # fmt: skip
+
     def _check(self, line: Line) -> None:
-        if not line.language.lower().startswith("en"):
-            raise ToolError(f"piper voice 'joe' speaks English; line {line.line_id!r} is {line.language!r}")
+        self.voice_for(line.language)
 
     async def synthesize(self, line: Line) -> SpeechResult:
-        """Speak `line` (cached) with length_scale = Line.rate. Raises ToolError for a line not in English or when
-        piper makes no audio, BackendMissing when piper or the joe voice is not installed."""
+        """Speak `line` (cached) with length_scale = Line.rate. Raises InputError for a line not in English (without a
+        voice model), ToolError when piper makes no audio, BackendMissing when piper or the joe voice is missing."""
         self._check(line)
 
         async def render(text: str) -> Finished:
             return await asyncio.to_thread(self._render_sync, text, line.rate)
 
-        return await cached_synthesis(self.cache, self.name, VERSION, line, render)
+        result = await cached_synthesis(self.cache, self.name, VERSION, line, render)
+        return result.model_copy(update={"voice": self.voice_for(line.language).voice})

@@ -16,6 +16,7 @@ from tools.ffmpeg import Ffmpeg, shipped
 from tools.models import Clip, ClipRequest
 from tools.probe import probe
 from tools.video._encode import INTERMEDIATE_X264, clip_for, frame_count
+from tools.video.image import decode_product_image
 from tools.vocabulary import CAMERA_MOTIONS, CameraMotion
 
 VIDEO_EXTS = (".mp4", ".mov", ".m4v", ".webm", ".mkv")
@@ -159,7 +160,6 @@ class DiffusersVideo:
     def _run(self, request: ClipRequest, raw: Path) -> None:
         import torch
         from diffusers.utils import export_to_video
-        from PIL import Image
 
         pipe = self._load()
         # pipelines generate at their native frame rate/size; conform() resamples to the request
@@ -170,7 +170,8 @@ class DiffusersVideo:
             "generator": torch.Generator(device=self.device).manual_seed(request.seed),
         }  # fmt: skip
         if request.image is not None:
-            kwargs["image"] = Image.open(request.image).convert("RGB")
+            # the same decode as the offline image-to-video: upright, 16-bit scaled, CMYK polarity, alpha flattened
+            kwargs["image"] = decode_product_image(Path(request.image), request.palette.background)
         result = pipe(**kwargs)
         export_to_video(result.frames[0], str(raw), fps=fps)
 
