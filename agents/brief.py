@@ -31,9 +31,13 @@ class Brief(BaseModel):
     similarity_note: str | None = None  # why similarity is None or approximate (`LoadedSid.similarity_note`)
     aspect: str
     duration: float | None = None
+    # False: ``duration`` is the render profile's default length, not one the caller asked for, so it grows
+    # to the shortest length the hook and the call to action need instead of failing
+    duration_asked: bool = True
 
     @classmethod
-    def from_loaded(cls, loaded: LoadedSid, *, aspect: str, duration: float | None) -> Brief:
+    def from_loaded(cls, loaded: LoadedSid, *, aspect: str, duration: float | None, duration_asked: bool = True
+                    ) -> Brief:  # fmt: skip
         """The brief of a validated SID (file or inline): its codes, decoded content and style, product meta and
         image paths, and the meta/content cosine; `aspect` an ``ASPECTS`` key, `duration` in seconds or None."""
         return cls(
@@ -52,4 +56,5 @@ class Brief(BaseModel):
             product_text=loaded.product_text,
             aspect=aspect,
             duration=duration,
+            duration_asked=duration_asked,
         )

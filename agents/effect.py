@@ -19,7 +19,7 @@ from tools.limits import END_CARD_SECONDS
 from tools.models import SubtitleCue, SubtitleStyle, TextOverlay
 from tools.subtitles import BADGE_PAD, REF_WIDTH, TITLE_BOLD, safe_width, text_font
 from tools.textlayout import fit
-from tools.vocabulary import Transition
+from tools.vocabulary import Transition, outline_for
 
 HOLD = 0.2  # subtitles linger a moment after the voice so the last word can be read
 MIN_GAP = 0.05
@@ -117,7 +117,7 @@ def rule_effect(
     line_texts = {k: without(v, drop) for k, v in line_texts.items()}
     palette = instructions.palette
     style = previous.style.model_copy() if previous else SubtitleStyle(
-        primary=palette.text, outline="#000000", language=instructions.language)  # fmt: skip
+        primary=palette.text, outline=outline_for(palette.text), language=instructions.language)  # fmt: skip
     texts = list(line_texts.values())
     too_wide = 1.0
     for f in feedback.findings:

@@ -19,7 +19,7 @@ from rag_recsys.creative import CreativeStyle
 from tools.errors import InputError
 from tools.fonts import check_coverage
 from tools.languages import Language, language_of
-from tools.limits import AUTO_MAX_DURATION, AUTO_MIN_DURATION, END_CARD_SECONDS, LEAD_IN, TAIL
+from tools.limits import AUTO_MAX_DURATION, AUTO_MIN_DURATION, END_CARD_SECONDS, LEAD_IN, MAX_DURATION, TAIL
 from tools.protocols import Capabilities
 from tools.vocabulary import CameraMotion, nearest, substitute
 
@@ -113,11 +113,9 @@ def shot_minimum(shot: ShotInstruction, rate: float, language: Language) -> floa
     return max(speech, END_CARD_SECONDS) if shot.purpose == "cta" else speech
 
 
-def fit_shots(shots: list[ShotInstruction], duration: float, rate: float, language: Language) -> list[ShotInstruction]:
-    """The shots and lines that fit ``duration`` seconds, so no line has to be cut mid-phrase or run into the
-    next: whole shots are dropped first (proof, then the last feature), then the lines left are condensed to
-    share the time (`agents.copy.condense`: whole clauses and words). Raises InputError naming ``duration`` with
-    the minimum when even the shortest hook and CTA lines do not fit."""
+def _fitted(shots: list[ShotInstruction], duration: float, rate: float, language: Language
+            ) -> tuple[list[ShotInstruction], float]:  # fmt: skip
+    """The shots and lines kept for ``duration`` seconds (see `fit_shots`) and the seconds they need."""
 
     def need(kept: list[ShotInstruction]) -> float:
         return sum(shot_minimum(s, rate, language) for s in kept)
@@ -135,10 +133,31 @@ def fit_shots(shots: list[ShotInstruction], duration: float, rate: float, langua
         kept = [s.model_copy(update={"narration_intent": condense(s.narration_intent, room * t / sum(speech), rate,
                                                                   language.chars_per_second, book.full_stop)})
                 for s, t in zip(kept, speech, strict=True)]  # fmt: skip
-    if need(kept) > duration:
+    return [s.model_copy(update={"index": i}) for i, s in enumerate(kept)], need(kept)
+
+
+def fit_shots(shots: list[ShotInstruction], duration: float, rate: float, language: Language) -> list[ShotInstruction]:
+    """The shots and lines that fit ``duration`` seconds, so no line has to be cut mid-phrase or run into the
+    next: whole shots are dropped first (proof, then the last feature), then the lines left are condensed to
+    share the time (`agents.copy.condense`: whole clauses and words). Raises InputError naming ``duration`` with
+    the minimum when even the shortest hook and CTA lines do not fit."""
+    kept, need = _fitted(shots, duration, rate, language)
+    if need > duration:
         raise InputError("duration", f"{duration:g}s is too short for the hook and the call to action; "
-                                     f"they need at least {math.ceil(need(kept) * 10) / 10:g}s")  # fmt: skip
-    return [s.model_copy(update={"index": i}) for i, s in enumerate(kept)]
+                                     f"they need at least {shortest_length(need):g}s")  # fmt: skip
+    return kept
+
+
+def shortest_length(need: float) -> float:
+    """``need`` seconds rounded up to the tenth of a second a length is asked in."""
+    return math.ceil(need * 10) / 10
+
+
+def default_length(shots: list[ShotInstruction], duration: float, rate: float, language: Language) -> float:
+    """A default length (not asked for) grown to the shortest one the hook and the call to action fit in,
+    capped at ``MAX_DURATION``; ``duration`` itself when they fit it."""
+    _, need = _fitted(shots, duration, rate, language)
+    return duration if need <= duration else min(MAX_DURATION, max(duration, shortest_length(need)))
 
 
 def rule_instructions(brief: Brief, style: CreativeStyle | None = None) -> ShotInstructions:
@@ -232,11 +251,14 @@ def rule_instructions(brief: Brief, style: CreativeStyle | None = None) -> ShotI
             onscreen_text=cta,
         )
     )
-    if brief.duration:
-        shots = fit_shots(shots, brief.duration, style.voice_rate, language)
+    duration = brief.duration
+    if duration and not brief.duration_asked:
+        duration = default_length(shots, duration, style.voice_rate, language)
+    if duration:
+        shots = fit_shots(shots, duration, style.voice_rate, language)
     seconds = shot_seconds(shots, style.voice_rate, language)
     total = sum(seconds)
-    target = brief.duration or min(AUTO_MAX_DURATION, max(AUTO_MIN_DURATION, total * 1.1))
+    target = duration or min(AUTO_MAX_DURATION, max(AUTO_MIN_DURATION, total * 1.1))
     for shot, sec in zip(shots, seconds, strict=True):
         shot.weight = round(sec / total, 4)
     return ShotInstructions(

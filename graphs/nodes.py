@@ -155,7 +155,8 @@ async def load_sid(state: VGAState, runtime: Runtime[RunContext]) -> Update:
     else:
         assert req.sid_file is not None  # the request's validator holds one of the two
         loaded = sidfile.load_sid_file(Path(req.sid_file), ctx.tokenizer)
-    brief = Brief.from_loaded(loaded, aspect=req.aspect, duration=req.duration or ctx.profile.duration)
+    brief = Brief.from_loaded(loaded, aspect=req.aspect, duration=req.duration or ctx.profile.duration,
+                              duration_asked=req.duration is not None)
     sim = "n/a" if brief.similarity is None else f"{brief.similarity:.2f}"
     why = f" ({brief.similarity_note})" if brief.similarity_note else ""
     ev = progress_event("load_sid", f"decoded {brief.content_path}+{brief.creative_path}: "
@@ -176,8 +177,18 @@ async def instruction(state: VGAState, runtime: Runtime[RunContext]) -> Update:
     decided = await _decide(ctx, state, instruction_task(brief, ctx.toolbox.capabilities()),
                             context=brief.model_dump(mode="json"))  # fmt: skip
     out: ShotInstructions = decided.entry.output
+    entry = decided.entry
+    shown = {s.selling_point for s in out.shots if s.selling_point is not None}
+    left_out = [p for i, p in enumerate(brief.meta.selling_points if brief.meta else []) if i not in shown]
+    if left_out:  # never silently: the advertiser wrote them
+        note = f"selling points left out for a {out.target_duration:g}s video: {'; '.join(left_out)}"
+        entry = entry.model_copy(update={"notes": [*entry.notes, note]})
+        progress_event("instruction", note)
+    if brief.duration and not brief.duration_asked and out.target_duration > brief.duration:
+        progress_event("instruction", f"default length {brief.duration:g}s is too short for the hook and the call "
+                                      f"to action in {language.name}: {out.target_duration:g}s")  # fmt: skip
     ev = progress_event("instruction", f"{len(out.shots)} shots, {out.target_duration:.1f}s, {out.tone}")
-    return updates(INSTRUCTIONS.update(decided.entry), MESSAGES.update(*decided.messages), EVENTS.update(ev))
+    return updates(INSTRUCTIONS.update(entry), MESSAGES.update(*decided.messages), EVENTS.update(ev))
 
 
 async def visual(state: VGAState, runtime: Runtime[RunContext]) -> Update:
@@ -271,6 +282,10 @@ async def audio(state: VGAState, runtime: Runtime[RunContext]) -> Update:
     voice = tb.speech.voice_for(instructions.language)
     progress_event("audio", f"synthesizing {len(plan.lines)} lines: {voice}", r)
     takes = await _speak(ctx, rec, plan.lines, plan_v, plan.voice, instructions.language)
+    spoke = tb.speech.voice_for(instructions.language)  # another voice when the back-end fell back
+    if spoke != voice:
+        voice = spoke
+        progress_event("audio", f"spoken by {voice}", r)
     plan, takes, notes = await _no_overlaps(ctx, rec, plan, takes, plan_v, instructions.language)
     for note in notes:
         progress_event("audio", note, r)

@@ -137,6 +137,10 @@ def _encode_product(text: ProductText, out: Path | None, aspect: str, duration: 
     # -o, --aspect and --duration are checked before anything is written (a missing -o first)
     new_request(sid_path, out, aspect=aspect, duration=duration)
     assert sid_path is not None  # new_request refused a missing -o
+    if text.language is not None:  # a language the video cannot be made in fails before a file is written
+        from tools.languages import language_of
+
+        language_of(text.language, "--language")
     encoded = encode_product(text, sid_path, text_field="--product", output_field="-o/--out")
     for warning in encoded.warnings:
         err.print(f"warning: {warning}")

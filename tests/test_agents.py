@@ -378,3 +378,22 @@ async def test_unreachable_endpoint_is_one_line() -> None:
         await client.check()
     assert "unreachable" in str(info.value) and "\n" not in str(info.value)
     await client.aclose()
+
+
+@pytest.mark.parametrize(("text", "outline"), [("#FFFFFF", "#000000"), ("#F7F7F5", "#000000"),
+                                               ("#1E1E1E", "#FFFFFF"), ("#2F6FED", "#000000"), ("#4B0082", "#FFFFFF")])
+def test_the_subtitle_outline_contrasts_with_the_text_colour(
+    plans: tuple[ShotInstructions, VisualPlan, AudioPlan, EffectPlan], text: str, outline: str
+) -> None:
+    """A look with dark text (clean-minimal's #1E1E1E) once got a black outline and vanished over a dark photo;
+    the outline is whichever of black and white has the larger WCAG contrast ratio with the text."""
+    from tools.vocabulary import outline_for, relative_luminance
+
+    assert relative_luminance("#FFFFFF") == pytest.approx(1.0) and relative_luminance("#000000") == 0.0
+    assert relative_luminance("#777777") == pytest.approx(0.1845, abs=1e-4)  # W3C formula, hand-computed
+    assert outline_for(text) == outline
+    instructions, visual, audio, _ = plans
+    dark = instructions.model_copy(update={"palette": instructions.palette.model_copy(update={"text": text})})
+    texts = {ln.line_id: ln.text for ln in audio.lines}
+    style = rule_effect(dark, visual, texts, takes_for(visual)).style
+    assert (style.primary, style.outline) == (text, outline)

@@ -47,6 +47,8 @@ def test_product_text_renders_and_keeps_its_sid_file(run_cli, tmp_path: Path) ->
         (["--product", "coffee", "--image", "nope.png"], "error: --image[0]: file not found: nope.png"),
         (["--product", "coffee", "--price", "9" * 41], "error: meta.price: text too long"),
         (["--product", "coffee", "--duration", "2"], "error: --duration: "),
+        (["--product", "coffee", "--language", "ja"], "error: --language: language 'ja' is not supported"),
+        (["--product", "coffee", "--language", "e n"], "error: --language: 'e n' is not a language tag"),
     ],
 )
 def test_product_usage_errors_exit_2(run_cli, tmp_path: Path, args: list[str], expected: str) -> None:  # type: ignore[no-untyped-def]

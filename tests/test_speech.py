@@ -16,7 +16,7 @@ from tools.audio_measure import first_onset, load_mono, speech_intervals
 from tools.cache import ToolCache
 from tools.errors import InputError, ToolError
 from tools.languages import LANGUAGES
-from tools.models import Line
+from tools.models import Line, SpeechResult, VoiceChoice
 from tools.protocols import Speech, Tool
 from tools.speech import (
     PAD_BEFORE,
@@ -148,6 +148,37 @@ async def test_edge_falls_back_to_piper_offline_without_hanging(
     else:
         assert (r.backend, r.fallback_from) == ("piper", "edge")
         assert any("edge" in rec.getMessage() and "piper" in rec.getMessage() for rec in caplog.records)
+
+
+class _Down:
+    """A primary back-end that is unreachable: every call fails, and is counted."""
+
+    name, offline = "down", False
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def voice_for(self, language: str) -> VoiceChoice:
+        return VoiceChoice(engine="down", voice="v", language=language, reason="test")
+
+    async def synthesize(self, line: Line) -> SpeechResult:
+        self.calls += 1
+        raise ToolError("unreachable")
+
+
+async def test_a_failing_primary_is_left_alone_for_a_while_and_the_voice_says_who_spoke(cache: ToolCache) -> None:
+    down = _Down()
+    speech = FallbackSpeech(down, PiperSpeech(cache))
+    assert speech.voice_for("en").engine == "down"
+    for i in range(3):
+        r = await speech.synthesize(Line(line_id=f"l{i}", text="Roasted every week."))
+        assert (r.backend, r.fallback_from) == ("piper", "down")
+    assert down.calls == 1  # not once per line
+    voice = speech.voice_for("en")
+    assert voice.engine == "piper" and "down failed (unreachable)" in voice.reason
+    speech.RETRY_AFTER_S = 0.0  # the wait is over: the primary is tried again
+    await speech.synthesize(Line(line_id="l3", text="Roasted every week."))
+    assert down.calls == 2
 
 
 async def test_espeak_speaks_each_line_in_its_language(cache: ToolCache) -> None:

@@ -63,6 +63,16 @@ def test_a_missing_font_names_its_package(monkeypatch: pytest.MonkeyPatch) -> No
         check_coverage("深烘意式咖啡豆", "meta.product", ("Noto Sans CJK SC",))
 
 
+def test_a_family_with_no_bold_file_is_emboldened_not_missing() -> None:
+    """fonts-noto-core ships ~100 families in one weight (Egyptian Hieroglyphs, Math, Mongolian…); bold text in
+    them is the regular face emboldened by libass, never a 'font not installed' error."""
+    assert fonts.installed_face("Noto Sans Egyptian Hieroglyphs") is not None
+    bold = fonts.face("Noto Sans Egyptian Hieroglyphs", bold=True)
+    assert bold.synthetic_bold and bold.path.name == "NotoSansEgyptianHieroglyphs-Regular.ttf"
+    check_coverage("Aurora \U00013000", "meta.brand")  # no error
+    assert not fonts.face(fonts.FONT_FAMILY, bold=True).synthetic_bold  # a real bold file stays in use
+
+
 def test_text_no_font_covers_is_exit_2_naming_the_field(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     sid = sid_with(tmp_path, selling_points=["Roasted weekly", "Private \U000f0001 glyph"])
     res = run_cli("generate", str(sid), "-o", str(tmp_path / "x.mp4"))
@@ -139,6 +149,13 @@ def test_six_seconds_of_coffee_never_overlaps_or_cuts_a_line(run_cli, tmp_path: 
     assert spans[-1][1] <= done.record["final"]["duration"]  # the last line ends before the picture does
     lines = [r["audio"] for r in done.record["rounds"] if r.get("audio")][-1]["output"]["lines"]
     assert all(re.search(r"[.!?]$", ln["text"]) for ln in lines)  # every line a whole sentence
+    # the selling points that did not fit are named, in the record and the progress output
+    points = json.loads((EXAMPLES / "coffee.json").read_text())["meta"]["selling_points"]
+    kept = {s["selling_point"] for s in done.record["instructions"]["output"]["shots"]}
+    left_out = [p for i, p in enumerate(points) if i not in kept]
+    assert left_out
+    assert any(n.startswith("selling points left out") and all(p in n for p in left_out)
+               for n in done.record["instructions"]["notes"])
 
 
 def test_a_length_too_short_for_hook_and_cta_is_exit_2_with_the_minimum(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -146,6 +163,19 @@ def test_a_length_too_short_for_hook_and_cta_is_exit_2_with_the_minimum(run_cli,
     res = run_cli("generate", str(sid), "-o", str(tmp_path / "x.mp4"), "--duration", "6")
     assert res.code == 2
     assert re.search(r"^error: duration: 6s is too short .* at least \d+(\.\d)?s", res.stderr.strip().splitlines()[-1])
+
+
+def test_a_default_length_grows_to_the_minimum_instead_of_failing(tokenizer: DSIDTokenizer) -> None:
+    """The fast profile's 12 s is a default, not a length the user asked for: copy that needs more gets the
+    shortest length that fits instead of exit 2 (an asked-for length still fails with that minimum)."""
+    asked = brief_of(tokenizer, 6.0, product=" ".join([LONG_WORD] * 5))
+    with pytest.raises(InputError, match=r"at least (\d+(\.\d)?)s") as raised:
+        rule_instructions(asked)
+    minimum = float(re.search(r"at least (\d+(\.\d)?)s", str(raised.value)).group(1))  # type: ignore[union-attr]
+    grown = rule_instructions(asked.model_copy(update={"duration_asked": False}))
+    assert grown.target_duration == pytest.approx(minimum)
+    roomy = rule_instructions(brief_of(tokenizer, 20.0).model_copy(update={"duration_asked": False}))
+    assert roomy.target_duration == 20.0  # a default that fits stays as it is
 
 
 # ------------------------------------------------------------------------------------ no meta (item 9)

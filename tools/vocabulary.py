@@ -21,6 +21,21 @@ HexColour = Annotated[str, StringConstraints(pattern=r"^#[0-9A-Fa-f]{6}$")]
 """``#RRGGBB``."""
 
 
+def relative_luminance(colour: str) -> float:
+    """WCAG 2.x relative luminance (0 black … 1 white) of a ``#RRGGBB`` colour (sRGB, W3C formula)."""
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def outline_for(text: str) -> str:
+    """The outline colour that keeps ``text`` legible over any picture: black around light text, white around
+    dark text (whichever has the larger WCAG contrast ratio with it). A dark text colour with a black outline
+    vanishes over a dark photo."""
+    lum = relative_luminance(text)
+    return "#000000" if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else "#FFFFFF"
+
+
 class Palette(BaseModel):
     """The four colours of a look (``#RRGGBB``)."""
 

@@ -193,12 +193,14 @@ def installed_face(family: str, bold: bool = False) -> FontFace | None:
     """The installed face of ``family`` at that weight (the regular one, to be emboldened, when the family has no
     bold file), or None when the family is not installed."""
     spec = spec_of(family)
-    name = spec.bold if bold and spec.bold else spec.regular
-    path = _file(name)
+    # many Noto families ship a regular weight only (Egyptian Hieroglyphs, Math, Mongolian, …): libass then
+    # emboldens the regular face, as it does for a family declared without a bold file
+    path = _file(spec.bold) if bold and spec.bold else None
+    synthetic = bold and path is None
+    path = path or _file(spec.regular)
     if path is None:
         return None
-    return FontFace(family, bold, path, _face_index(path, family), spec.package,
-                    synthetic_bold=bold and spec.bold is None)  # fmt: skip
+    return FontFace(family, bold, path, _face_index(path, family), spec.package, synthetic_bold=synthetic)
 
 
 def face(family: str, bold: bool = False) -> FontFace:

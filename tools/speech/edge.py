@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
+import time
 from pathlib import Path
 
 from tools.audio_measure import load_mono
@@ -120,8 +121,12 @@ class EdgeSpeech:
 
 
 class FallbackSpeech:
-    """Try `primary`; on any tool failure use `fallback`, logging a warning and marking the result
-    with `fallback_from`, so a substituted voice is visible in the run record, never silent."""
+    """Try `primary`; on a tool failure use `fallback`, logging one warning and marking each result with
+    ``fallback_from``, so a substituted voice is visible in the run record, never silent. After a failure the
+    primary is left alone for ``RETRY_AFTER_S`` (a run offline does not wait on it once per line), and
+    `voice_for` names the fallback's voice meanwhile."""
+
+    RETRY_AFTER_S = 300.0
 
     def __init__(self, primary: Speech, fallback: Speech) -> None:
         self.primary = primary
@@ -129,25 +134,39 @@ class FallbackSpeech:
         self.name = f"{primary.name}|{fallback.name}"
         # it still sends text over the network whenever the primary is reachable
         self.offline = primary.offline
+        self._failure: str | None = None
+        self._failed_at = 0.0
+
+    def _primary_down(self) -> bool:
+        if self._failure is not None and time.monotonic() - self._failed_at > self.RETRY_AFTER_S:
+            self._failure = None
+        return self._failure is not None
 
     def voice_for(self, language: str) -> VoiceChoice:
-        """The primary's voice for `language` (the fallback's when the primary has none)."""
-        try:
-            return self.primary.voice_for(language)
-        except InputError:
-            return self.fallback.voice_for(language)
+        """The primary's voice for `language`; the fallback's when the primary has none or is failing."""
+        if not self._primary_down():
+            try:
+                return self.primary.voice_for(language)
+            except InputError:
+                return self.fallback.voice_for(language)
+        choice = self.fallback.voice_for(language)
+        return choice.model_copy(update={"reason": f"{self.primary.name} failed ({self._failure}); {choice.reason}"})
 
     async def synthesize(self, line: Line) -> SpeechResult:
-        """Speak `line` with the primary; on ToolError or OSError with the fallback, whose result then carries
-        ``fallback_from``."""
-        try:
-            return await self.primary.synthesize(line)
-        except (ToolError, OSError) as exc:
-            failure = exc
+        """Speak `line` with the primary; on ToolError or OSError (or while it is failing) with the fallback,
+        whose result then carries ``fallback_from``."""
+        if not self._primary_down():
+            try:
+                return await self.primary.synthesize(line)
+            except (ToolError, OSError) as exc:
+                self._failure, self._failed_at = str(exc), time.monotonic()
+                result = await self.fallback.synthesize(line)
+                # name the engine that actually spoke ("auto" alone says nothing about the voice heard)
+                log.warning(
+                    "speech back-end %r failed for line %r (%s); using %r instead (%s voice %r) for the next %.0f s",
+                    self.primary.name, line.line_id, exc, self.fallback.name, result.backend, result.voice,
+                    self.RETRY_AFTER_S,
+                )  # fmt: skip
+                return result.model_copy(update={"fallback_from": self.primary.name})
         result = await self.fallback.synthesize(line)
-        # name the engine that actually spoke ("auto" alone says nothing about the voice heard)
-        log.warning(
-            "speech back-end %r failed for line %r (%s); using %r instead (%s voice %r)",
-            self.primary.name, line.line_id, failure, self.fallback.name, result.backend, result.voice,
-        )  # fmt: skip
         return result.model_copy(update={"fallback_from": self.primary.name})
