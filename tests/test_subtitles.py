@@ -132,6 +132,19 @@ def test_ass_file_renders_cues_overlays_and_cta(tmp_path: Path) -> None:
     assert (cta.min(axis=2) > 220).sum() > 30  # with the CTA text on it
 
 
+@pytest.mark.parametrize("role", ["title", "caption"])
+def test_dark_text_gets_a_light_outline_that_shows_on_a_dark_picture(tmp_path: Path, role: str) -> None:
+    """A look's dark text colour (#1E1E1E) over a dark photo: the outline is white, so the letters stand out
+    (with the black outline it once had, nothing above the background's brightness was drawn)."""
+    w, h = 540, 960
+    overlays = [TextOverlay(start=0, end=2, text="Aurora coffee", role=role, color="#1E1E1E")]
+    subs = AssSubtitles().write([], overlays, SubtitleStyle(primary="#1E1E1E", outline="#FFFFFF"), w, h,
+                                tmp_path / "s.ass")  # fmt: skip
+    frame = _render(subs, w, h, 1.0, tmp_path / "t.png")
+    assert (frame.min(axis=2) > 220).sum() > 100  # the white ring around the dark letters
+    assert (frame.max(axis=2) < 60).sum() > 50  # and the dark letters themselves
+
+
 def test_text_width_matches_libass(tmp_path: Path) -> None:
     w, h = 1080, 200
     style = SubtitleStyle(font_size=64, outline_width=0.0, bold=True)

@@ -24,6 +24,7 @@ from tools.limits import SAFE_WIDTH
 from tools.models import SubtitleCue, SubtitleFile, SubtitleStyle, TextOverlay
 from tools.scripts import paragraph_direction
 from tools.textlayout import TextFont, wrap
+from tools.vocabulary import outline_for
 
 log = logging.getLogger("ragvid.tools")
 
@@ -291,6 +292,8 @@ class AssSubtitles:
                 # BorderStyle 3 paints the box in the outline colour
                 tags += f"\\3c{_tag_color(ov.box_color)}"
                 role_style = "Badge"
+            elif role_style != "Badge":  # an outline that stands out from the text over any picture
+                tags += f"\\3c{_tag_color(outline_for(ov.color))}"
             font = text_font(style, size, bold, ov.text)
             text = self._settable(ov.text, font, ov.role)
             room = safe_width(width) - (2 * BADGE_PAD * sx if boxed else 0.0)
