@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from rag_recsys.grm.data import ItemCodes, Split, add_dedup_level
-from rag_recsys.grm.evaluator import evaluate, ndcg_at_k, ranking_metrics, recall_at_k, target_ranks
+from rag_recsys.grm.evaluator import evaluate, mrr_at_k, ndcg_at_k, ranking_metrics, recall_at_k, target_ranks
 from rag_recsys.grm.popularity import popularity_ranker
 from rag_recsys.grm.sasrec import SASRec, SASRecConfig
 
@@ -31,12 +31,15 @@ def test_recall_and_ndcg_hand_computed() -> None:
     assert ranking_metrics(ranks) == {
         "recall_at_5": pytest.approx(0.5), "ndcg_at_5": pytest.approx(dcg5 / 6),
         "recall_at_10": pytest.approx(4 / 6), "ndcg_at_10": pytest.approx((dcg5 + 1 / math.log2(9)) / 6),
+        "hit_at_5": pytest.approx(0.5), "hit_at_10": pytest.approx(4 / 6),  # one target: hit = recall
+        "mrr_at_5": pytest.approx((1 + 1 / 2 + 1 / 5) / 6), "mrr_at_10": pytest.approx((1 + 1 / 2 + 1 / 5 + 1 / 8) / 6),
     }
 
 
 def test_empty_split_scores_zero() -> None:
     assert recall_at_k(np.array([], dtype=int), 10) == 0.0
     assert ndcg_at_k(np.array([], dtype=int), 10) == 0.0
+    assert mrr_at_k(np.array([], dtype=int), 10) == 0.0
 
 
 def test_dedup_level_gives_each_item_its_own_slot() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,30 +110,52 @@ def read_sid_index(path: Path) -> SidIndex | None:
                     raw.get("creative_sizes", []))
 
 
-def encode_item_texts(items_file: Path, cache: Path | None = None) -> tuple[dict[str, list[int]], list[int], str]:
+ENCODE_BATCH = 1024  # item texts per encoder call: one progress report each
+
+
+def sid_index_cache(cache_dir: Path, items_file: Path, source_sha256: str, tokenizer: str) -> Path:
+    """Where the SID index of ``items_file`` encoded by ``tokenizer`` is kept: one file per data set (its
+    items file's name and content hash) and tokenizer version, shared by every model trained on it."""
+    name = items_file.name.removesuffix(".item.json")
+    return cache_dir / f"{name}.{source_sha256[:16]}.{tokenizer}.sid.json"
+
+
+def encode_item_texts(
+    items_file: Path, cache_dir: Path | None = None, on_progress: Callable[[int, int], None] | None = None
+) -> tuple[dict[str, list[int]], list[int], str]:
     """Content paths of every item text under the shipped tokenizer, the level sizes and the tokenizer
-    version. ``cache`` (a SID index file) is reused when it was made by this tokenizer from this file."""
+    version. With ``cache_dir`` the result is kept there (`sid_index_cache`) and reused while the items
+    file and the tokenizer version are unchanged. ``on_progress(done, total)`` is called after each batch
+    of ``ENCODE_BATCH`` texts (item counts). Raises `InputError` for an item that is not an object."""
     from rag_recsys.tokenizer import DSIDTokenizer
 
     tokenizer = DSIDTokenizer.load_default()
     raw, raw_bytes = read_json_object(items_file, "item → metadata")
     digest = hashlib.sha256(raw_bytes).hexdigest()
     sizes = list(tokenizer.lexicon.content_sizes)
+    cache = sid_index_cache(cache_dir, items_file, digest, tokenizer.version) if cache_dir is not None else None
     if cache is not None and cache.is_file():
         cached = json.loads(cache.read_text(encoding="utf-8"))
-        if cached.get("tokenizer") == tokenizer.version and cached.get("source_sha256") == digest:
-            return cached["content"], sizes, tokenizer.version
+        return cached["content"], sizes, tokenizer.version
     ids = list(raw)
     for item in ids:
         if not isinstance(raw[item], dict):
             raise InputError(f"[{item!r}]", "expected an object with title/brand/categories/description", items_file)
-    encoded = tokenizer.encode_contents([item_text(raw[i]) or f"item {i}" for i in ids])
-    paths = {i: codes for i, (codes, _) in zip(ids, encoded, strict=True)}
+    texts = [item_text(raw[i]) or f"item {i}" for i in ids]
+    paths: dict[str, list[int]] = {}
+    for start in range(0, len(ids), ENCODE_BATCH):
+        chunk = ids[start : start + ENCODE_BATCH]
+        encoded = tokenizer.encode_contents(texts[start : start + ENCODE_BATCH])
+        paths.update({i: codes for i, (codes, _) in zip(chunk, encoded, strict=True)})
+        if on_progress is not None:
+            on_progress(len(paths), len(ids))
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         doc = {"tokenizer": tokenizer.version, "content_sizes": sizes, "source": items_file.name,
-               "source_sha256": digest, "content": paths}
-        cache.write_text(json.dumps(doc), encoding="utf-8")
+               "source_sha256": digest, "content": paths}  # fmt: skip
+        partial = cache.with_suffix(".part")
+        partial.write_text(json.dumps(doc), encoding="utf-8")
+        partial.replace(cache)  # a reader never sees half a file
     return paths, sizes, tokenizer.version
 
 
@@ -149,10 +172,13 @@ class Dataset:
     items_file: Path | None = None  # <Name>.item.json (item texts), whatever index gave the codes
 
 
-def load_dataset(folder: Path, index: Path | None = None, encode_cache: Path | None = None) -> Dataset:
+def load_dataset(
+    folder: Path, index: Path | None = None, cache_dir: Path | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Dataset:
     """Interactions and item codes of a data set folder: ``index`` if given (a TIGER/LETTER index or a SID
     index written here), else the folder's default index file, else the item texts encoded by the shipped
-    tokenizer (kept in ``encode_cache``)."""
+    tokenizer (cached in ``cache_dir``, progress to ``on_progress``: see `encode_item_texts`)."""
     inter = interactions_file(folder)
     name = inter.name.removesuffix(".inter.json")
     index = index or default_index(folder)
@@ -168,7 +194,7 @@ def load_dataset(folder: Path, index: Path | None = None, encode_cache: Path | N
         items = item_codes(parse_token_index(index), file=index)
         source, tokenizer = str(index), None
     elif texts is not None:
-        paths, sizes, tokenizer = encode_item_texts(texts, encode_cache)
+        paths, sizes, tokenizer = encode_item_texts(texts, cache_dir, on_progress)
         items = item_codes(paths, content_sizes=sizes, file=texts)
         source = f"tokenizer {tokenizer} on {texts}"
     else:

@@ -37,11 +37,26 @@ def ndcg_at_k(ranks: np.ndarray, k: int) -> float:
     return float(gains.mean())
 
 
+def mrr_at_k(ranks: np.ndarray, k: int) -> float:
+    """Mean reciprocal rank, 1/(rank + 1) for a target in the top k and 0 otherwise (RecBole's ``MRR@K``)."""
+    if not len(ranks):
+        return 0.0
+    inside = (ranks >= 0) & (ranks < k)
+    gains = np.zeros(len(ranks))
+    gains[inside] = 1.0 / (ranks[inside] + 1.0)
+    return float(gains.mean())
+
+
 def ranking_metrics(ranks: np.ndarray, ks: Sequence[int] = KS) -> dict[str, float]:
+    """Recall@K and NDCG@K for each K, then Hit@K and MRR@K (RecBole's names). With one held-out target per
+    user Hit@K equals Recall@K; both are given so figures line up with papers that report either."""
     out: dict[str, float] = {}
     for k in ks:
         out[f"recall_at_{k}"] = recall_at_k(ranks, k)
         out[f"ndcg_at_{k}"] = ndcg_at_k(ranks, k)
+    for k in ks:
+        out[f"hit_at_{k}"] = out[f"recall_at_{k}"]
+        out[f"mrr_at_{k}"] = mrr_at_k(ranks, k)
     return out
 
 

@@ -103,6 +103,8 @@ def train_on(
     result = train(model, data, cfg, out_dir, meta, resume, device, on_event)
     sweep: dict[str, Any] = {}
     if model.item_weight is not None and (out_dir / BEST).is_file():
+        if on_event is not None:
+            on_event({"event": "item_weight_sweep", "weights": ITEM_WEIGHTS})
         sweep = choose_item_weight(out_dir, split.valid, cfg.val_beam, device, cfg.eval_batch_size)
     provenance = {
         "command": command,

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ragvid.exits import command, fail
@@ -30,19 +29,50 @@ rec_app = typer.Typer(
 )
 
 MODEL_KINDS = ("grm", "sasrec")
+SID_CACHE = "sid-index"  # under HOME/cache: item texts encoded per data set and tokenizer version
 
 
 
 
-def _load(dataset: str, index: Path | None, out: Path | None) -> tuple[Any, Any]:
+def _load(dataset: str, index: Path | None, quiet: bool = False) -> tuple[Any, Any]:
     """The data set and its leave-one-out split; an `InputError` naming the file and field for bad data."""
     from rag_recsys.grm.datasets import dataset_dir, load_dataset
     from rag_recsys.grm.pipeline import split_dataset
 
     if index is not None and not index.is_file():
         raise InputError("--index", f"file not found: {index}")
-    data = load_dataset(dataset_dir(dataset, Settings.load().data), index, out / "items.sid.json" if out else None)
+    settings = Settings.load()
+    console = literal_console()
+
+    def encoding(done: int, total: int) -> None:
+        if not quiet:
+            console.print(f"encoding item texts with the shipped tokenizer: {done}/{total} items")
+
+    data = load_dataset(dataset_dir(dataset, settings.data), index, settings.home / "cache" / SID_CACHE, encoding)
     return data, split_dataset(data)
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def epoch_line(event: dict[str, Any], time_limit: float | None = None) -> str:
+    """One line per training event (``rag_recsys.grm.trainer.train``'s ``on_event``): the epoch, its mean
+    loss, the validation NDCG@10 when it was validated, the training time so far and the time left at the
+    mean epoch time so far (capped by ``time_limit`` seconds; early stopping may end the run sooner)."""
+    if event["event"] == "resumed":
+        return f"resumed after epoch {event['epoch']}"
+    if event["event"] == "item_weight_sweep":
+        return f"choosing the dense item head's weight on validation ({len(event['weights'])} weights)"
+    epoch, epochs, elapsed = event["epoch"], event["epochs"], event["elapsed_s"]
+    line = f"epoch {epoch}/{epochs}  loss {event['loss']:.4f}"
+    if "valid" in event:
+        line += f"  valid NDCG@10 {event['valid']['ndcg_at_10']:.4f} (best: epoch {event['best_epoch']})"
+    left = elapsed / epoch * (epochs - epoch)
+    if time_limit is not None:
+        left = max(0.0, min(left, time_limit - elapsed))
+    return f"{line}  elapsed {_duration(elapsed)}  ETA {_duration(left)}"
 
 
 @rec_app.command()
@@ -95,29 +125,21 @@ def train(
         torch.device(device)
     except RuntimeError:
         fail(f"--device: unknown device {device!r}")
-    data, _ = _load(dataset, index, out)
+    data, _ = _load(dataset, index, quiet)
     cfg = TrainConfig(epochs=epochs, lr=lr, batch_size=batch_size, eval_every=eval_every, patience=patience,
                       seed=seed, time_limit_s=time_limit, warmup_steps=100)
     command = " ".join(shlex.quote(a) for a in ["ragvid", *sys.argv[1:]])
     console = literal_console()
     console.print(f"{data.name}: {len(data.interactions)} users, {len(data.items.item_ids)} items, "
                   f"levels {data.items.sizes} ({data.index_source})")
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.fields[status]}"), console=console, disable=quiet) as progress:
-        task = progress.add_task("epochs", total=epochs, status="")
 
-        def on_event(event: dict[str, Any]) -> None:
-            if event["event"] != "epoch":
-                progress.update(task, completed=event["epoch"])
-                return
-            status = f"loss {event['loss']:.3f}"
-            if "valid" in event:
-                status += f"  valid NDCG@10 {event['valid']['ndcg_at_10']:.4f} (best epoch {event['best_epoch']})"
-            progress.update(task, completed=event["epoch"], status=status)
+    def on_event(event: dict[str, Any]) -> None:
+        if not quiet:
+            console.print(epoch_line(event, time_limit))
 
-        kind = cast("ModelKind", model)
-        result = train_on(data, out, kind, preset, cfg, command, resume, torch.device(device), on_event, item_ids,
-                          item_head)
+    kind = cast("ModelKind", model)
+    result = train_on(data, out, kind, preset, cfg, command, resume, torch.device(device), on_event, item_ids,
+                      item_head)
     console.print(f"best epoch {result.best_epoch}: " + ", ".join(f"{k} {v:.4f}" for k, v in result.best_valid.items())
                   + f"; stopped: {result.stopped}; {result.train_seconds:.0f}s; wrote {out}")
     provenance = json.loads((out / PROVENANCE).read_text(encoding="utf-8"))
@@ -146,7 +168,8 @@ def eval_(
         bool, typer.Option("--keep-seen", help="let the user's own items count in the ranking (default: left out)")
     ] = False,
 ) -> None:
-    """Recall@5/10 and NDCG@5/10 of a trained model (full ranking over all items) beside popularity."""
+    """Recall, NDCG, Hit and MRR at 5 and 10 of a trained model (full ranking over all items) beside
+    popularity; the table shows the @10 Hit and MRR, the JSON all of them."""
     from rag_recsys.grm.pipeline import PROVENANCE, evaluate_on, load_model, popularity_metrics
     from rag_recsys.grm.trainer import BEST
 
@@ -163,16 +186,16 @@ def eval_(
         fail(f"{model_dir / BEST}: not a model checkpoint ({type(exc).__name__})")
     if index is None and dataset is None and provenance.get("index_file"):
         index = Path(provenance["index_file"])
-    data, parts = _load(dataset or _trained_on(provenance, model_dir), index, model_dir)
+    data, parts = _load(dataset or _trained_on(provenance, model_dir), index)
     if data.items.item_ids != loaded.items.item_ids or not (data.items.codes == loaded.items.codes).all():
         fail(f"--index: the items or codes of {data.index_source} differ from those the model was trained on")
     chosen = parts.test if split == "test" else parts.valid
     metrics = evaluate_on(loaded, chosen, beam, device, exclude_seen=not keep_seen)
     popularity = popularity_metrics(parts, len(data.items.item_ids), test=split == "test", exclude_seen=not keep_seen)
     table = Table(title=f"{data.name} {split}: {len(chosen.targets)} users, {len(data.items.item_ids)} items")
-    for column in ("model", "Recall@5", "NDCG@5", "Recall@10", "NDCG@10"):
+    for column in ("model", "Recall@5", "NDCG@5", "Recall@10", "NDCG@10", "Hit@10", "MRR@10"):
         table.add_column(column)
-    keys = ("recall_at_5", "ndcg_at_5", "recall_at_10", "ndcg_at_10")
+    keys = ("recall_at_5", "ndcg_at_5", "recall_at_10", "ndcg_at_10", "hit_at_10", "mrr_at_10")
     for name, values in ((loaded.kind, metrics), ("popularity", popularity)):
         table.add_row(name, *(f"{values[k]:.4f}" for k in keys))
     literal_console(stderr=False).print(table)
