@@ -155,18 +155,17 @@ class FallbackSpeech:
     async def synthesize(self, line: Line) -> SpeechResult:
         """Speak `line` with the primary; on ToolError or OSError (or while it is failing) with the fallback,
         whose result then carries ``fallback_from``."""
+        failed: Exception | None = None
         if not self._primary_down():
             try:
                 return await self.primary.synthesize(line)
             except (ToolError, OSError) as exc:
-                self._failure, self._failed_at = str(exc), time.monotonic()
-                result = await self.fallback.synthesize(line)
-                # name the engine that actually spoke ("auto" alone says nothing about the voice heard)
-                log.warning(
-                    "speech back-end %r failed for line %r (%s); using %r instead (%s voice %r) for the next %.0f s",
-                    self.primary.name, line.line_id, exc, self.fallback.name, result.backend, result.voice,
-                    self.RETRY_AFTER_S,
-                )  # fmt: skip
-                return result.model_copy(update={"fallback_from": self.primary.name})
+                self._failure, self._failed_at, failed = str(exc), time.monotonic(), exc
         result = await self.fallback.synthesize(line)
+        if failed is not None:  # once per failure: name the engine that actually spoke, not just "auto"
+            log.warning(
+                "speech back-end %r failed for line %r (%s); using %r instead (%s voice %r) for the next %.0f s",
+                self.primary.name, line.line_id, failed, self.fallback.name, result.backend, result.voice,
+                self.RETRY_AFTER_S,
+            )  # fmt: skip
         return result.model_copy(update={"fallback_from": self.primary.name})
