@@ -7,9 +7,11 @@ DEV_STAMP := $(VENV)/.ragvid-dev-installed
 
 .PHONY: setup system demo test lint bench clean
 
-# fonts for every supported script (Noto per script, Noto CJK, Symbola's monochrome emoji) and espeak-ng, the
-# offline voice of every language but English: Debian packages, installed when one is missing
-SYSTEM_PACKAGES := fonts-noto-core fonts-noto-cjk fonts-symbola espeak-ng
+# fonts for every supported script (Noto per script, Noto CJK, Symbola's monochrome emoji), espeak-ng, the
+# offline voice of every language but English, and tesseract with the OCR data of the languages whose videos
+# `ragvid sid encode` reads: Debian packages, installed when one is missing
+SYSTEM_PACKAGES := fonts-noto-core fonts-noto-cjk fonts-symbola espeak-ng tesseract-ocr tesseract-ocr-eng \
+	tesseract-ocr-spa tesseract-ocr-chi-sim tesseract-ocr-ara tesseract-ocr-hin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # the CPU build of torch first: a bare `torch` requirement would pull several GB of CUDA wheels

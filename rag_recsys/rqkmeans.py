@@ -1,7 +1,12 @@
 """Residual-quantisation K-Means (RQ-KMeans) with faiss.
 
 Layer l clusters the residual left by layers < l, so a code path ``[c1, ..., cL]`` reconstructs
-``sum_l C_l[c_l]``. Fitting is deterministic: fixed seed, and faiss runs single-threaded while
+``sum_l C_l[c_l]`` (RaG Eq. 9). `fit_balanced` assigns the catalogue under a capacity at every layer: the
+items under one prefix share out that layer's codes, at most ⌈|prefix items|/k⌉ each, so no code swallows
+a dense region and items under one prefix take distinct last codes while there are codes left — fewer full
+paths collide (the balanced assignment of RQ-Kmeans+ / OneRec's tokenizer, here per prefix; greedy by
+distance, as faiss has no capacity constraint).
+Fitting is deterministic: fixed seed, and faiss runs single-threaded while
 fitting because multi-threaded reductions may reorder float sums and change centroids slightly.
 """
 
@@ -71,6 +76,55 @@ class RQCodebooks:
         with np.load(path) as data:
             names = sorted(data.files, key=lambda n: int(n.removeprefix("layer")))
             return cls(tuple(np.asarray(data[n], dtype=np.float32) for n in names))
+
+
+def balanced_assign(X: np.ndarray, centroids: np.ndarray, capacity: int, candidates: int = 16) -> np.ndarray:
+    """(n,) code of each row of X (n, d) with at most `capacity` rows per centroid of (k, d): rows take their
+    nearest centroid with room, pairs taken in order of distance (ties: row index, then rank); rows whose
+    `candidates` nearest are all full take the nearest centroid with room. Raises ValueError when
+    k × capacity < n."""
+    n, k = len(X), len(centroids)
+    if k * capacity < n:
+        raise ValueError(f"{k} codes × capacity {capacity} cannot hold {n} items")
+    index = faiss.IndexFlatL2(centroids.shape[1])
+    index.add(np.ascontiguousarray(centroids, dtype=np.float32))
+    dist, near = index.search(np.ascontiguousarray(X, dtype=np.float32), min(k, candidates))
+    codes = np.full(n, -1, dtype=np.int64)
+    load = np.zeros(k, dtype=np.int64)
+    for flat in np.argsort(dist, axis=None, kind="stable"):
+        row, rank = divmod(int(flat), dist.shape[1])
+        code = int(near[row, rank])
+        if codes[row] < 0 and load[code] < capacity:
+            codes[row], load[code] = code, load[code] + 1
+    for row in np.flatnonzero(codes < 0):
+        d = ((centroids - X[row]) ** 2).sum(axis=1)
+        d[load >= capacity] = np.inf
+        code = int(np.argmin(d))
+        codes[row], load[code] = code, load[code] + 1
+    return codes
+
+
+def fit_balanced(
+    X: np.ndarray, sizes: list[int], seed: int = DEFAULT_SEED, niter: int = 50
+) -> tuple[RQCodebooks, np.ndarray]:
+    """`fit`, with each layer's assignment capped per prefix (`balanced_assign` over the items under each
+    prefix of the layers above, ⌈items/k⌉ per code) and its centroids moved to the mean of what they were
+    assigned. Returns the codebooks and the (n, depth) codes of X's rows as assigned (`RQCodebooks.encode` of
+    a new vector stays greedy nearest-centroid)."""
+    residual = np.ascontiguousarray(X, dtype=np.float32).copy()
+    codes = np.zeros((len(residual), len(sizes)), dtype=np.int64)
+    layers: list[np.ndarray] = []
+    for level, k in enumerate(sizes):
+        centroids = fit(residual, [k], seed=seed + level, niter=niter).layers[0].copy()
+        prefixes = np.unique(codes[:, :level], axis=0, return_inverse=True)[1].reshape(-1)
+        for prefix in np.unique(prefixes):
+            rows = np.flatnonzero(prefixes == prefix)
+            codes[rows, level] = balanced_assign(residual[rows], centroids, -(-len(rows) // k))
+        for code in np.unique(codes[:, level]):
+            centroids[code] = residual[codes[:, level] == code].mean(axis=0)
+        residual -= centroids[codes[:, level]]
+        layers.append(centroids)
+    return RQCodebooks(tuple(layers)), codes
 
 
 def fit(X: np.ndarray, sizes: list[int], seed: int = DEFAULT_SEED, niter: int = 50) -> RQCodebooks:

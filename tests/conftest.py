@@ -89,6 +89,21 @@ def demo(run_cli, tmp_path_factory: pytest.TempPathFactory) -> Rendered:  # type
     return render(run_cli, EXAMPLES / "coffee.json", out, "--profile", "full")
 
 
+@pytest.fixture(scope="session")
+def fast_example(run_cli, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """``fast_example("coffee")``: examples/sids/coffee.json rendered once per session at the fast profile with
+    the rule policy (accepted or not), shared by the tests that measure a finished render."""
+    done: dict[str, Rendered] = {}
+
+    def get(name: str) -> Rendered:
+        if name not in done:
+            out = tmp_path_factory.mktemp(f"fast-{name}") / f"{name}.mp4"
+            done[name] = render(run_cli, EXAMPLES / f"{name}.json", out, "--llm", "rule", "--accept-rejected")
+        return done[name]
+
+    return get
+
+
 def load_example(name: str) -> ModuleType:
     """``examples/<name>.py`` as a module (the examples are scripts, not a package)."""
     spec = importlib.util.spec_from_file_location(name, ROOT / "examples" / f"{name}.py")

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import av
 import pytest
 
 from agents.critic import colour_share
@@ -23,6 +24,7 @@ from tools.boundaries import detect_boundaries
 from tools.probe import frames, probe
 from tools.profiles import PROFILES
 from tools.subtitles import read_ass_events
+from tools.video.words import subtitle_track
 
 pytestmark = pytest.mark.slow
 
@@ -51,6 +53,28 @@ def test_demo_container(demo: Rendered) -> None:
     assert a.codec == "aac"
     assert 15.0 <= info.duration <= 30.0
     assert info.has_faststart
+
+
+def _spoken(record: dict[str, Any]) -> list[tuple[float, float, str]]:
+    """The burned-in spoken lines (style Sub) as (start, end, text without whitespace)."""
+    events = read_ass_events(Path(record["final"]["subtitles"]))
+    return [(e.start, e.end, "".join(e.text.split())) for e in events if e.style == "Sub"]
+
+
+def test_demo_carries_its_spoken_lines_as_a_soft_subtitle_track(demo: Rendered) -> None:
+    """Beside the burned-in text: a mov_text track in the copy's language, off by default, one cue per spoken line
+    with the burned-in line's text and times."""
+    with av.open(str(demo.video)) as container:
+        (stream,) = container.streams.subtitles
+        assert (stream.codec_context.name, stream.language) == ("mov_text", "eng")
+        assert not stream.disposition & av.stream.Disposition.default
+    cues = subtitle_track(demo.video)
+    assert cues is not None
+    spoken = _spoken(demo.record)
+    assert len(spoken) >= 3 and len(cues) == len(spoken)
+    for cue, (start, end, text) in zip(cues, spoken, strict=True):
+        assert "".join(cue.text.split()) == text
+        assert cue.start_s == pytest.approx(start, abs=0.011) and cue.end_s == pytest.approx(end, abs=0.011)
 
 
 def test_demo_shot_boundaries_are_in_the_frames(demo: Rendered) -> None:
@@ -153,6 +177,12 @@ def test_hostile_meta_renders_literally(run_cli, tmp_path: Path) -> None:  # typ
         assert "".join(needle.split()) in joined, f"{needle!r} missing"
     raw = Path(done.record["final"]["subtitles"]).read_text()
     assert "{\\b1}" not in raw and "{\\pos(0,0)}" not in raw, "an override tag reached libass unescaped"
+    # the soft track carries each spoken line whole; braces and backslashes as their fullwidth forms
+    # (tools.escape.track_text), since ffmpeg's ASS splitter would drop what sits between them
+    cues = subtitle_track(done.video)
+    assert cues is not None
+    fullwidth = str.maketrans({"{": "\uff5b", "}": "\uff5d", "\\": "\uff3c"})
+    assert ["".join(c.text.split()) for c in cues] == [t.translate(fullwidth) for _, _, t in _spoken(done.record)]
 
 
 @pytest.mark.parametrize(

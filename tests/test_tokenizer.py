@@ -40,7 +40,7 @@ def test_default_artifacts_are_small_versioned_and_measured(tok: DSIDTokenizer) 
     assert sum(p.stat().st_size for p in ARTIFACT_DIR.iterdir()) < 10 * 2**20
     metrics = json.loads((ARTIFACT_DIR / "metrics.json").read_text())
     assert metrics["version"] == tok.version
-    for key in ("recall@1", "recall@5", "recall@10", "collision_rate", "compression_ratio"):
+    for key in ("recall@1", "recall@5", "recall@10", "collision_rate", "compression_ratio", "code_compression_bits"):
         assert key in metrics
     assert metrics["recall@1"] <= metrics["recall@5"] <= metrics["recall@10"]
     # The shipped nearest-member encoding must beat v1's path centroids on the held-out products.

@@ -17,9 +17,12 @@ import ffmpeg
 from tools.audio_measure import integrated_lufs, parse_integrated_lufs
 from tools.errors import ToolError
 from tools.ffmpeg import Ffmpeg, shipped
+from tools.languages import language_of
 from tools.limits import MASTER_TOLERANCE_LU
 from tools.models import RenderResult, RenderSettings, Timeline, TimelineShot
+from tools.mp4 import disable_subtitle_tracks
 from tools.probe import probe
+from tools.subtitles import write_text_track
 from tools.vocabulary import TRANSITIONS, Transition
 
 SAMPLE_RATE = 48000
@@ -281,17 +284,23 @@ class FfmpegComposer:
         return gain
 
     def render_args(
-        self, timeline: Timeline, settings: RenderSettings, out: Path, gain_db: float
+        self, timeline: Timeline, settings: RenderSettings, out: Path, gain_db: float, track: Path | None = None
     ) -> list[str]:
         """The final pass's ffmpeg arguments (without the executable): the video graph and the mix at `gain_db` dB
-        (then the limiter) into an H.264 + 48 kHz AAC MP4 with faststart, cut to the timeline's duration."""
-        video = _video_graph(timeline, settings)
-        audio = self._mastered(timeline, gain_db)
+        (then the limiter) into an H.264 + 48 kHz AAC MP4 with faststart, cut to the timeline's duration; with
+        `track` (an ASS script, `tools.subtitles.write_text_track`), a mov_text subtitle stream in the
+        subtitles' language, not marked default."""
+        streams = [_video_graph(timeline, settings), self._mastered(timeline, gain_db)]
+        extra: dict[str, str] = {}
+        if track is not None:
+            streams.append(ffmpeg.input(str(track))["s"])
+            language = language_of(timeline.subtitles.language if timeline.subtitles else "en").iso639_2
+            extra = {"scodec": "mov_text", "metadata:s:s:0": f"language={language}", "disposition:s:0": "0"}
         stream = ffmpeg.output(
-            video, audio, str(out),
+            *streams, str(out),
             vcodec="libx264", preset=settings.x264_preset, crf=settings.crf, pix_fmt="yuv420p",
             r=settings.fps, threads=settings.threads, acodec="aac", audio_bitrate=settings.audio_bitrate,
-            ar=SAMPLE_RATE, movflags="+faststart", t=f"{timeline.duration:.6f}", f="mp4",
+            ar=SAMPLE_RATE, movflags="+faststart", t=f"{timeline.duration:.6f}", f="mp4", **extra,
         )  # fmt: skip
         return stream.get_args()
 
@@ -312,8 +321,16 @@ class FfmpegComposer:
         margs, stem_paths = self.audio_measure_args(timeline, out if stems else None)
         err = await self.ffmpeg.arun(margs, what="measuring the audio mix")
         gain = await self._master_gain(timeline, parse_integrated_lufs(err))
-        args = self.render_args(timeline, settings, out, gain)
+        track = (
+            write_text_track(timeline.subtitles, timeline.subtitles.path.with_suffix(".track.ass"))
+            if timeline.subtitles is not None
+            else None
+        )
+        args = self.render_args(timeline, settings, out, gain, track)
         await self.ffmpeg.arun(args, what=f"rendering {out.name}")
+        if track is not None:
+            # the MP4 muxer enables the first subtitle track whatever -disposition says (tools.mp4)
+            disable_subtitle_tracks(out)
         seconds = time.perf_counter() - t0
         lufs = await integrated_lufs(out, self.ffmpeg)
         return RenderResult(

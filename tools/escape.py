@@ -1,5 +1,6 @@
-"""Escaping for the two places untrusted text meets a parser: ASS dialogue text (libass) and ffmpeg
-filtergraph option values. Everything a user, an LLM or a product feed wrote goes through here."""
+"""Escaping for the places untrusted text meets a parser: ASS dialogue text (libass), the text of a soft
+subtitle track (ffmpeg's ASS splitter) and ffmpeg filtergraph option values. Everything a user, an LLM
+or a product feed wrote goes through here."""
 
 from __future__ import annotations
 
@@ -51,6 +52,19 @@ def ass_text(s: str) -> str:
 
 ASS_NEWLINE = "\\N"
 
+# ffmpeg turns every subtitle format into ASS internally and its mov_text encoder splits that text on
+# override blocks without honouring libass's `\{` escape (`x \{\pos(1,1)\} y` comes out as `x \`), so a
+# literal brace or backslash cannot cross it: they cross as their fullwidth forms.
+_TRACK_LITERALS = str.maketrans({"{": "\uff5b", "}": "\uff5d", "\\": "\uff3c"})
+
+
+def track_text(s: str) -> str:
+    r"""Make untrusted `s` literal text of one line of a soft subtitle track written through ffmpeg (an ASS
+    script muxed to MP4 mov_text): as `visible_text`, with ``{``, ``}`` and ``\`` as ``｛``, ``｝`` and ``＼``
+    (ffmpeg's ASS splitter would read them as override codes and drop text)."""
+    return visible_text(s).translate(_TRACK_LITERALS)
+
+
 _LEVEL1 = "\\':"  # av_opt_set_from_string: option value inside one filter's arguments
 _LEVEL2 = "\\'[],;"  # avfilter_graph_parse: the filter's whole argument string inside the graph
 
@@ -76,4 +90,4 @@ def ffmpeg_path(p: str | Path) -> str:
     return ffmpeg_filter_value(Path(p).resolve().as_posix())
 
 
-__all__ = ["ASS_NEWLINE", "ass_text", "ffmpeg_filter_value", "ffmpeg_path", "visible_text"]
+__all__ = ["ASS_NEWLINE", "ass_text", "ffmpeg_filter_value", "ffmpeg_path", "track_text", "visible_text"]

@@ -29,6 +29,7 @@ class Language(BaseModel):
     fonts: tuple[str, ...]
     espeak_voice: str
     chars_per_second: float = Field(gt=0)
+    iso639_2: str = Field(pattern=r"^[a-z]{3}$", description="ISO 639-2/T code, for container metadata (MP4 tracks)")
 
 
 LATIN_FONTS = ("DejaVu Sans",)
@@ -36,18 +37,26 @@ LATIN_FONTS = ("DejaVu Sans",)
 LANGUAGES: dict[str, Language] = {
     lang.code: lang
     for lang in (
-        Language(code="en", name="English", fonts=LATIN_FONTS, espeak_voice="en-us", chars_per_second=15.0),
-        Language(code="es", name="Spanish", fonts=LATIN_FONTS, espeak_voice="es", chars_per_second=17.0),
-        Language(code="fr", name="French", fonts=LATIN_FONTS, espeak_voice="fr-fr", chars_per_second=20.0),
-        Language(code="de", name="German", fonts=LATIN_FONTS, espeak_voice="de", chars_per_second=17.0),
-        Language(code="it", name="Italian", fonts=LATIN_FONTS, espeak_voice="it", chars_per_second=17.0),
-        Language(code="pt", name="Portuguese", fonts=LATIN_FONTS, espeak_voice="pt-br", chars_per_second=16.0),
-        Language(code="ru", name="Russian", fonts=LATIN_FONTS, espeak_voice="ru", chars_per_second=17.0),
-        Language(code="zh", name="Chinese (Mandarin, simplified)", fonts=("Noto Sans CJK SC",),
-                 espeak_voice="cmn", chars_per_second=3.7),
-        Language(code="ar", name="Arabic", direction="rtl", fonts=("Noto Sans Arabic",), espeak_voice="ar",
-                 chars_per_second=10.5),
-        Language(code="hi", name="Hindi", fonts=("Noto Sans Devanagari",), espeak_voice="hi", chars_per_second=15.0),
+        Language(code="en", name="English", iso639_2="eng",
+                 fonts=LATIN_FONTS, espeak_voice="en-us", chars_per_second=15.0),
+        Language(code="es", name="Spanish", iso639_2="spa",
+                 fonts=LATIN_FONTS, espeak_voice="es", chars_per_second=17.0),
+        Language(code="fr", name="French", iso639_2="fra",
+                 fonts=LATIN_FONTS, espeak_voice="fr-fr", chars_per_second=20.0),
+        Language(code="de", name="German", iso639_2="deu",
+                 fonts=LATIN_FONTS, espeak_voice="de", chars_per_second=17.0),
+        Language(code="it", name="Italian", iso639_2="ita",
+                 fonts=LATIN_FONTS, espeak_voice="it", chars_per_second=17.0),
+        Language(code="pt", name="Portuguese", iso639_2="por",
+                 fonts=LATIN_FONTS, espeak_voice="pt-br", chars_per_second=16.0),
+        Language(code="ru", name="Russian", iso639_2="rus",
+                 fonts=LATIN_FONTS, espeak_voice="ru", chars_per_second=17.0),
+        Language(code="zh", name="Chinese (Mandarin, simplified)", iso639_2="zho",
+                 fonts=("Noto Sans CJK SC",), espeak_voice="cmn", chars_per_second=3.7),
+        Language(code="ar", name="Arabic", iso639_2="ara", direction="rtl",
+                 fonts=("Noto Sans Arabic",), espeak_voice="ar", chars_per_second=10.5),
+        Language(code="hi", name="Hindi", iso639_2="hin",
+                 fonts=("Noto Sans Devanagari",), espeak_voice="hi", chars_per_second=15.0),
     )
 }  # fmt: skip
 """Every supported language by code (``ragvid languages`` lists them)."""

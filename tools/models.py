@@ -163,6 +163,7 @@ class SubtitleFile(BaseModel):
     path: Path
     fonts_dir: Path
     families: list[str] = Field(default_factory=list)
+    language: str = Field(default="en", description="BCP 47 primary subtag of the text (the soft track's language)")
 
 
 class SubtitleCue(BaseModel):

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.escape import ASS_NEWLINE, ass_text, visible_text
+from tools.escape import ASS_NEWLINE, ass_text, track_text, visible_text
 from tools.fonts import FONT_BOLD, FONT_REGULAR, face, font_runs, run_fontsize, settable
 from tools.languages import language_of
 from tools.limits import SAFE_WIDTH
@@ -138,7 +138,9 @@ class AssSubtitles:
         text = "\n".join([*self._header(style, width, height, base), "", *events])
         out.write_text(text + "\n", encoding="utf-8")
         families = list(self._families)
-        return SubtitleFile(path=out, fonts_dir=_link_fonts(out.with_suffix(".fonts"), families), families=families)
+        return SubtitleFile(
+            path=out, fonts_dir=_link_fonts(out.with_suffix(".fonts"), families), families=families, language=lang.code
+        )
 
     @staticmethod
     def _settable(text: str, font: TextFont, what: str) -> str:
@@ -382,6 +384,34 @@ def read_ass_events(path: Path) -> list[AssEvent]:
     return events
 
 
+TRACK_HEADER = (
+    "[Script Info]\n; the soft subtitle track, written by ragvid tools.subtitles\nScriptType: v4.00+\n\n"
+    "[V4+ Styles]\nFormat: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, "
+    "Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, "
+    "MarginL, MarginR, MarginV, Encoding\nStyle: Sub,Sans,20,&H00FFFFFF,&H00FFFFFF,&H00000000,&H80000000,"
+    "0,0,0,0,100,100,0,0,1,1,0,2,10,10,10,1\n\n"
+    "[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
+)
+
+
+def write_text_track(subs: SubtitleFile, out: Path) -> Path | None:
+    """The spoken lines (style ``Sub``) of the burned-in script `subs` as a plain ASS script at `out`, for a soft
+    subtitle track beside the burned-in text: no styling, no positions, no drawings, each line's text through
+    `tools.escape.track_text`. Titles, badges and the end card are graphics, not subtitles, and stay out.
+    Returns `out`, or None (nothing written) when the script has no spoken line."""
+    lines = [
+        f"Dialogue: 0,{ass_time(ev.start)},{ass_time(ev.end)},Sub,,0,0,0,,"
+        + ASS_NEWLINE.join(track_text(part) for part in ev.text.split("\n"))
+        for ev in read_ass_events(subs.path)
+        if ev.style == "Sub" and not ev.drawing and ev.text.strip()
+    ]
+    if not lines:
+        return None
+    out = Path(out)
+    out.write_text(TRACK_HEADER + "\n".join(lines) + "\n", encoding="utf-8")
+    return out
+
+
 __all__ = [
     "AssEvent",
     "AssSubtitles",
@@ -393,4 +423,5 @@ __all__ = [
     "read_ass_events",
     "safe_width",
     "text_font",
+    "write_text_track",
 ]

@@ -18,6 +18,7 @@ from rich.text import Text
 
 from ragvid.exits import command
 from ragvid.progress import literal_console, logged_warnings
+from tools.errors import InputError
 
 sid_app = typer.Typer(
     help="Encode product text to a SID file, or decode a SID file's codes through the lexicon.",
@@ -39,7 +40,9 @@ def _warnings_on_stderr() -> Iterator[None]:
 @sid_app.command()
 @command
 def encode(
-    text: Annotated[str, typer.Argument(help="Product text, e.g. 'Aurora single-origin coffee beans'.")],
+    text: Annotated[str, typer.Argument(
+        help="Product text, e.g. 'Aurora single-origin coffee beans', or a video (.mp4, .mov, .mkv, .webm) or "
+             "image (.png, .jpg, .webp) whose D-SIDs are read from its words and its measured look and rhythm.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="SID file to write (JSON).")],
     style: Annotated[str | None, typer.Option(help="Creative style text, e.g. 'warm cozy steady'.")] = None,
     brand: Annotated[str | None, typer.Option()] = None,
@@ -54,8 +57,21 @@ def encode(
     ] = None,
     language: Annotated[str, typer.Option()] = "en",
 ) -> None:
-    """Write a SID file for TEXT (the product), with meta built from the options."""
+    """Write a SID file for TEXT (the product), with meta built from the options; or for a video or image."""
     from ragvid.product import ProductText, encode_product
+    from ragvid.video_sid import encode_media, is_media
+
+    if is_media(Path(text)) and not any(ch.isspace() for ch in text):
+        options = (("--style", style), ("--brand", brand), ("--price", price), ("--selling-point", selling_point),
+                   ("--cta", cta), ("--url", url), ("--image", image))  # fmt: skip
+        if given := [flag for flag, value in options if value]:
+            raise InputError(given[0], "applies to product text; a video's or image's SIDs and meta are read from it")
+        read = encode_media(Path(text), output, language=language)
+        console = literal_console()
+        for warning in read.warnings:
+            console.print(f"warning: {warning}")
+        console.print(f"wrote {output}: {read.summary()}")
+        return
 
     encoded = encode_product(
         ProductText(product=text, style=style, brand=brand, price=price, selling_points=tuple(selling_point or ()),

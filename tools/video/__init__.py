@@ -1,7 +1,12 @@
-"""Video generators (`tools.protocols.VideoGenerator`).
+"""Video generators (`tools.protocols.VideoGenerator`), and the readers of a finished video.
 
 The offline default, `OfflineVideo`, does what `ClipRequest` promises: image-to-video (camera moves)
-when the request has an image, procedural motion graphics when it has none."""
+when the request has an image, procedural motion graphics when it has none.
+
+Reading a video back (the two views of the paper's video encoder, section 2.2): `words` (its soft subtitle
+track, else tesseract OCR: the content view's text), `measures` (look, rhythm and sound measured from the
+file: the creative view) and `vlm` (factor captions from an OpenAI-compatible vision-language endpoint,
+Eq. 4)."""
 
 from __future__ import annotations
 

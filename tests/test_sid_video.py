@@ -1,0 +1,128 @@
+"""`ragvid sid encode VIDEO|IMAGE`: the D-SIDs read back from a render (the issue's round trip), measured on real
+renders of the shipped examples, which the creative prototypes never saw (their renders use other products)."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+from typer.testing import CliRunner
+
+from ragvid.commands.sid import sid_app
+from tests.conftest import EXAMPLES
+from tools.ffmpeg import shipped
+
+pytestmark = pytest.mark.slow
+runner = CliRunner()
+NAMES = ("coffee", "skincare", "sneakers")
+
+
+@dataclass
+class RoundTrip:
+    sid: dict[str, Any]  # the example SID file the video was made from
+    video: Path  # the render, soft subtitle track and all
+    stripped: Path  # the same with its subtitle track removed: the words must come from OCR
+
+
+def _encode(media: Path, out: Path, *extra: str) -> tuple[dict[str, Any], str]:
+    result = runner.invoke(sid_app, ["encode", str(media), "-o", str(out), *extra])
+    assert result.exit_code == 0, result.output
+    return json.loads(out.read_text()), result.output
+
+
+@pytest.fixture(scope="module")
+def trips(fast_example, tmp_path_factory: pytest.TempPathFactory) -> dict[str, RoundTrip]:  # type: ignore[no-untyped-def]
+    d = tmp_path_factory.mktemp("sid-video")
+    out: dict[str, RoundTrip] = {}
+    for name in NAMES:
+        video = fast_example(name).video
+        stripped = d / f"{name}.stripped.mp4"
+        shipped().run(["-y", "-v", "error", "-i", str(video), "-map", "0", "-map", "-0:s", "-c", "copy", str(stripped)],
+                      what="stripping the subtitle track")  # fmt: skip
+        out[name] = RoundTrip(json.loads((EXAMPLES / f"{name}.json").read_text()), video, stripped)
+    return out
+
+
+@pytest.fixture(scope="module")
+def read_back(trips: dict[str, RoundTrip], tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    d = tmp_path_factory.mktemp("read-back")
+    return {name: _encode(trip.stripped, d / f"{name}.sid.json")[0] for name, trip in trips.items()}
+
+
+def test_stripped_renders_have_no_subtitle_track(trips: dict[str, RoundTrip]) -> None:
+    for trip in trips.values():
+        with av.open(str(trip.stripped)) as c:
+            assert not c.streams.subtitles and c.streams.video and c.streams.audio
+
+
+Trips = dict[str, RoundTrip]
+ReadBack = dict[str, dict[str, Any]]
+
+
+def test_content_code_survives_the_round_trip(trips: Trips, read_back: ReadBack) -> None:
+    """From OCR alone: the first content layer for every example, the full path for most."""
+    firsts = {name: read_back[name]["content"][0] == trips[name].sid["content"][0] for name in NAMES}
+    fulls = {name: read_back[name]["content"] == trips[name].sid["content"] for name in NAMES}
+    assert all(firsts.values()), {n: (read_back[n]["content"], trips[n].sid["content"]) for n in NAMES}
+    assert sum(fulls.values()) >= 2, fulls
+
+
+def test_creative_path_survives_the_round_trip(trips: Trips, read_back: ReadBack) -> None:
+    assert {n: read_back[n]["creative"] for n in NAMES} == {n: trips[n].sid["creative"] for n in NAMES}
+
+
+def _plain(text: str) -> str:
+    """Casefolded, accents dropped: OCR reads "Lumière" as "Lumiere" as often as not."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+
+
+def test_words_read_become_the_meta(trips: Trips, read_back: ReadBack) -> None:
+    for name in NAMES:
+        meta = read_back[name]["meta"]
+        read = _plain(" ".join([meta["product"], *meta["selling_points"]]))
+        product = _plain(trips[name].sid["meta"]["product"])
+        assert product.split()[0] in read, (name, read)  # the brand-like first word of the product name
+        assert meta["language"] == "en"
+
+
+def test_the_soft_track_is_read_first(trips: dict[str, RoundTrip], tmp_path: Path) -> None:
+    trip = trips["coffee"]
+    sid, output = _encode(trip.video, tmp_path / "coffee.sid.json")
+    assert "words from subtitle_track" in output
+    assert sid["content"][0] == trip.sid["content"][0]
+
+
+def test_an_image_has_a_look_and_the_default_rhythm(trips: dict[str, RoundTrip], tmp_path: Path) -> None:
+    frame = tmp_path / "title.png"  # the title is on screen in the first seconds
+    shipped().run(["-y", "-v", "error", "-ss", "1.5", "-i", str(trips["coffee"].video), "-frames:v", "1", str(frame)],
+                  what="extracting a frame")  # fmt: skip
+    sid, output = _encode(frame, tmp_path / "frame.sid.json")
+    assert "words from ocr" in output
+    assert sid["creative"][1] == 1  # rag_recsys.creative.DEFAULT_CREATIVE's rhythm: a still has no time
+    assert "aurora" in sid["meta"]["product"].lower()
+
+
+def test_a_video_without_words_is_refused_by_name(tmp_path: Path) -> None:
+    blank = tmp_path / "blank.mp4"
+    shipped().run(["-y", "-v", "error", "-f", "lavfi", "-i", "color=c=gray:s=180x320:d=2", "-c:v", "libx264",
+                   str(blank)], what="making a blank video")  # fmt: skip
+    result = runner.invoke(sid_app, ["encode", str(blank), "-o", str(tmp_path / "x.json")])
+    assert result.exit_code == 2
+    assert "TEXT: blank.mp4 carries no words" in result.output
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_text_options_do_not_apply_to_a_video(tmp_path: Path) -> None:
+    video = tmp_path / "any.mp4"
+    result = runner.invoke(sid_app, ["encode", str(video), "--style", "warm", "-o", str(tmp_path / "x.json")])
+    assert result.exit_code == 2 and "--style: applies to product text" in result.output
+
+
+def test_a_missing_video_is_named(tmp_path: Path) -> None:
+    result = runner.invoke(sid_app, ["encode", str(tmp_path / "gone.mp4"), "-o", str(tmp_path / "x.json")])
+    assert result.exit_code == 2 and "gone.mp4" in result.output and "not found" in result.output
