@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-FACTORS = ("look", "rhythm")
+FACTORS = ("look", "rhythm", "still_look")
 
 
 @dataclass(frozen=True)
@@ -61,16 +61,19 @@ class Discriminant:
 
 @dataclass(frozen=True)
 class CreativeClassifier:
-    """Look and rhythm discriminants over creative vectors of ``dim`` components."""
+    """Look and rhythm discriminants over creative vectors of ``dim`` components, and a look discriminant for
+    stills (fit on single frames of the renders: a frame has no cuts, motion or sound, and one frame shows
+    one shot's colours, so a video's discriminant misreads it)."""
 
     look: Discriminant
     rhythm: Discriminant
+    still_look: Discriminant
     sizes: tuple[int, int]
 
     def match(self, vector: np.ndarray, *, rhythm: bool = True) -> CreativeMatch:
-        """The creative path of one (dim,) vector; ``rhythm=False`` (a still image, which has no time) leaves
-        the rhythm code at -1 with no probabilities."""
-        look_p = self.look.probabilities(vector, self.sizes[0])
+        """The creative path of one (dim,) vector; ``rhythm=False`` (a still image, which has no time) reads the
+        look with the still discriminant and leaves the rhythm code at -1 with no probabilities."""
+        look_p = (self.look if rhythm else self.still_look).probabilities(vector, self.sizes[0])
         rhythm_p = self.rhythm.probabilities(vector, self.sizes[1]) if rhythm else np.zeros(self.sizes[1])
         path = [int(look_p.argmax()), int(rhythm_p.argmax()) if rhythm else -1]
         return CreativeMatch(path, look_p.round(4).tolist(), rhythm_p.round(4).tolist())
@@ -94,7 +97,7 @@ class CreativeClassifier:
                 f: Discriminant(data[f"{f}_coef"], data[f"{f}_intercept"], data[f"{f}_classes"]) for f in FACTORS
             }
             sizes = tuple(int(v) for v in data["sizes"])
-        return cls(factors["look"], factors["rhythm"], (sizes[0], sizes[1]))
+        return cls(factors["look"], factors["rhythm"], factors["still_look"], (sizes[0], sizes[1]))
 
 
 def _discriminant(X: np.ndarray, y: np.ndarray) -> Discriminant:
@@ -104,17 +107,31 @@ def _discriminant(X: np.ndarray, y: np.ndarray) -> Discriminant:
     return Discriminant(np.atleast_2d(lda.coef_), np.atleast_1d(lda.intercept_), lda.classes_.astype(np.int64))
 
 
-def fit_classifier(vectors: np.ndarray, paths: Sequence[Sequence[int]], sizes: Sequence[int]) -> CreativeClassifier:
-    """Fit the look and rhythm discriminants on (n, dim) creative vectors of renders and the [look, rhythm]
-    path each was made with. Raises ValueError when rows and paths disagree, a code is outside ``sizes``
-    or a factor has fewer than two classes."""
+def _checked(vectors: np.ndarray, paths: Sequence[Sequence[int]], sizes: Sequence[int]) -> tuple[np.ndarray, ...]:
     X = np.asarray(vectors, dtype=np.float64)
     codes = np.asarray(paths, dtype=np.int64)
     if X.ndim != 2 or codes.shape != (len(X), 2):
         raise ValueError(f"{len(X)} vectors need as many [look, rhythm] paths, got shape {codes.shape}")
     if (codes < 0).any() or (codes >= np.asarray(sizes)).any():
         raise ValueError(f"creative codes outside the codebook sizes {list(sizes)}")
-    for i, factor in enumerate(FACTORS):
+    for i, factor in enumerate(FACTORS[:2]):
         if len(np.unique(codes[:, i])) < 2:
             raise ValueError(f"the renders show one {factor}: a classifier needs two or more")
-    return CreativeClassifier(_discriminant(X, codes[:, 0]), _discriminant(X, codes[:, 1]), (sizes[0], sizes[1]))
+    return X, codes
+
+
+def fit_classifier(
+    vectors: np.ndarray,
+    paths: Sequence[Sequence[int]],
+    sizes: Sequence[int],
+    stills: np.ndarray | None = None,
+    still_paths: Sequence[Sequence[int]] | None = None,
+) -> CreativeClassifier:
+    """Fit the look and rhythm discriminants on (n, dim) creative vectors of renders and the [look, rhythm]
+    path each was made with, and the still-look discriminant on (m, dim) vectors of frames of renders with
+    their paths (default: the renders themselves). Raises ValueError when rows and paths disagree, a code is
+    outside ``sizes`` or a factor has fewer than two classes."""
+    X, codes = _checked(vectors, paths, sizes)
+    S, still_codes = (X, codes) if stills is None or still_paths is None else _checked(stills, still_paths, sizes)
+    return CreativeClassifier(_discriminant(X, codes[:, 0]), _discriminant(X, codes[:, 1]),
+                              _discriminant(S, still_codes[:, 0]), (sizes[0], sizes[1]))  # fmt: skip

@@ -27,6 +27,8 @@ from PIL import Image
 from rag_recsys.creative import CREATIVE_SIZES
 from rag_recsys.creative_classifier import fit_classifier
 from rag_recsys.tokenizer import ARTIFACT_DIR, DSIDTokenizer
+from tools.ffmpeg import shipped
+from tools.probe import probe
 from tools.video.measures import CREATIVE_VECTOR_NAMES, creative_vector, measure_video
 from tools.video.measures import VERSION as MEASURES_VERSION
 
@@ -92,6 +94,23 @@ def _render(work: Path, look: int, rhythm: int, product: int, tok: DSIDTokenizer
     return out
 
 
+STILLS_PER_RENDER = 4
+
+
+def _frames(video: Path) -> list[Path]:
+    """`STILLS_PER_RENDER` PNG frames of `video`, evenly spread (cached beside it)."""
+    duration = probe(video).duration
+    out = []
+    for k in range(STILLS_PER_RENDER):
+        frame = video.with_name(f"{video.stem}.still{k}.png")
+        if not frame.exists():
+            at = duration * (k + 0.5) / STILLS_PER_RENDER
+            shipped().run(["-y", "-v", "error", "-ss", f"{at:.3f}", "-i", str(video), "-frames:v", "1", str(frame)],
+                          what=f"extracting a frame of {video.name}")  # fmt: skip
+        out.append(frame)
+    return out
+
+
 def build(work: Path, out_dir: Path = ARTIFACT_DIR, jobs: int = 2) -> dict[str, object]:
     """Render the design into `work` (cached), measure, fit, write `CLASSIFIER_FILE` and `REPORT_FILE` into
     `out_dir`; returns the report."""
@@ -101,25 +120,33 @@ def build(work: Path, out_dir: Path = ARTIFACT_DIR, jobs: int = 2) -> dict[str, 
     plan = design()
     done = 0
 
-    def one(item: tuple[int, int, int]) -> np.ndarray:
+    def one(item: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
         nonlocal done
         video = _render(work, *item, tok)
         vector = creative_vector(measure_video(video))
+        stills = np.stack([creative_vector(measure_video(frame)) for frame in _frames(video)])
         done += 1
         print(f"render {done}/{len(plan)}: look {item[0]} rhythm {item[1]} ({time.perf_counter() - start:.0f} s)",
               file=sys.stderr, flush=True)  # fmt: skip
-        return vector
+        return vector, stills
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        vectors = np.stack(list(pool.map(one, plan)))
+        measured = list(pool.map(one, plan))
+    vectors = np.stack([v for v, _ in measured])
     paths = [[look, rhythm] for look, rhythm, _ in plan]
+    stills = np.concatenate([s for _, s in measured])
+    still_of = np.repeat(np.arange(len(plan)), STILLS_PER_RENDER)
     hits = np.zeros((len(plan), 2), dtype=bool)
+    still_hits: list[bool] = []
     for i, path in enumerate(paths):
         keep = [j for j in range(len(plan)) if j != i]
-        held = fit_classifier(vectors[keep], [paths[j] for j in keep], CREATIVE_SIZES)
+        rows = still_of != i  # every frame of the held-out render is held out with it
+        held = fit_classifier(vectors[keep], [paths[j] for j in keep], CREATIVE_SIZES,
+                              stills[rows], [paths[j] for j in still_of[rows]])  # fmt: skip
         hits[i] = np.array(held.match(vectors[i]).path) == np.array(path)
+        still_hits += [held.match(frame, rhythm=False).path[0] == path[0] for frame in stills[~rows]]
     out_dir.mkdir(parents=True, exist_ok=True)
-    fit_classifier(vectors, paths, CREATIVE_SIZES).save(out_dir / CLASSIFIER_FILE)
+    fit_classifier(vectors, paths, CREATIVE_SIZES, stills, [paths[j] for j in still_of]).save(out_dir / CLASSIFIER_FILE)
     report: dict[str, object] = {
         "renders": len(plan),
         "design": [{"look": a, "rhythm": b, "product": PRODUCTS[c]["product"]} for a, b, c in plan],
@@ -128,6 +155,8 @@ def build(work: Path, out_dir: Path = ARTIFACT_DIR, jobs: int = 2) -> dict[str, 
         "leave_one_out_look_accuracy": round(float(hits[:, 0].mean()), 4),
         "leave_one_out_rhythm_accuracy": round(float(hits[:, 1].mean()), 4),
         "leave_one_out_path_accuracy": round(float(hits.all(axis=1).mean()), 4),
+        "stills": len(stills),
+        "leave_one_out_still_look_accuracy": round(float(np.mean(still_hits)), 4),
         "profile": "fast",
         "build_seconds": round(time.perf_counter() - start, 1),
     }

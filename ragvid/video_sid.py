@@ -20,20 +20,27 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+import av
+import numpy as np
+
 from rag_recsys.creative import DEFAULT_CREATIVE
 from rag_recsys.creative_classifier import CreativeClassifier, CreativeMatch
 from rag_recsys.sidfile import LoadedSid, ProductMeta, encode_sid, load_sid_file, write_sid_file
 from rag_recsys.tokenizer import ARTIFACT_DIR, DSIDTokenizer
 from ragvid.creative_renders import CLASSIFIER_FILE
-from ragvid.product import field_names
 from ragvid.progress import logged_warnings
-from tools.errors import InputError
+from tools.errors import InputError, ToolError, one_line
 from tools.video.measures import creative_vector, measure_video
-from tools.video.words import VideoText, video_text
+from tools.video.words import VideoText, track_language, video_text
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".m4v", ".mkv", ".webm"})
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp"})
+OTHER_MEDIA = frozenset({".avi", ".wmv", ".flv", ".mpg", ".mpeg", ".ts", ".3gp", ".gif", ".bmp", ".tif", ".tiff",
+                         ".heic", ".avif"})  # fmt: skip
+"""Media suffixes this module does not read: named in the error, so a file is never encoded as product text."""
 _MAX_POINTS = 8
+# every field the words fill: messages name the file argument, never a flag the user did not pass
+_FIELDS = ("product", "meta.product", "meta.brand", "meta.selling_points", "style", "meta.language")
 
 
 @dataclass(frozen=True)
@@ -55,9 +62,25 @@ class EncodedVideo:
                 f"{lines} line{'s' if lines != 1 else ''}")  # fmt: skip
 
 
-def is_media(path: Path) -> bool:
-    """Whether `path` names a video or image file this module reads (by suffix, case ignored)."""
-    return path.suffix.lower() in VIDEO_SUFFIXES | IMAGE_SUFFIXES
+def supported() -> str:
+    """``.mp4, .mov, …`` for messages and help."""
+    return ", ".join(sorted(VIDEO_SUFFIXES | IMAGE_SUFFIXES))
+
+
+def is_media(text: str, field_name: str = "TEXT") -> bool:
+    """Whether the TEXT of `ragvid sid encode` names a video or image file to read (rather than product text):
+    a word without spaces that ends in a media suffix, or an existing file or folder. Raises InputError naming
+    `field_name` for a media suffix this module does not read and for an existing path that is not one."""
+    if not text or any(ch.isspace() for ch in text):
+        return False
+    path = Path(text)
+    suffix = path.suffix.lower()
+    if suffix in VIDEO_SUFFIXES | IMAGE_SUFFIXES:
+        return True
+    if suffix in OTHER_MEDIA or path.exists():
+        raise InputError(field_name, f"{text}: not a video or image ragvid reads ({supported()}); convert it, "
+                                     "e.g. ffmpeg -i IN -c:v libx264 OUT.mp4")  # fmt: skip
+    return False
 
 
 @cache
@@ -73,25 +96,53 @@ def _meta(words: VideoText, language: str) -> ProductMeta:
     )
 
 
-def encode_media(media: Path, output: Path, *, language: str = "en", field_name: str = "TEXT") -> EncodedVideo:
-    """Read the D-SIDs of the video or image `media`, write them as a SID file to `output` and read it back.
+def _read(media: Path, language: str | None, field_name: str) -> tuple[VideoText, np.ndarray, list[str]]:
+    """The words and the creative vector of `media`, and the warnings about its language; an undecodable file
+    is an InputError naming it."""
+    notes: list[str] = []
+    try:
+        tagged = track_language(media) if media.suffix.lower() in VIDEO_SUFFIXES else None
+        if language is None:
+            language = tagged or "en"
+        elif tagged and tagged != language:
+            notes.append(f"{media.name}'s subtitle track is tagged {tagged!r}, --language says {language!r}")
+        words = video_text(media, language)
+        vector = creative_vector(measure_video(media))
+    except (ToolError, av.error.FFmpegError) as exc:
+        raise InputError(field_name, f"{media}: cannot be read as a video or image: {one_line(str(exc))}") from None
+    return words, vector, notes
 
-    Raises InputError naming `field_name` when the file is missing or carries no words (no subtitle track,
-    nothing OCR reads), and what `video_text` and `measure_video` raise for undecodable files."""
+
+def encode_media(
+    media: Path, output: Path, *, language: str | None = None, field_name: str = "TEXT"
+) -> EncodedVideo:
+    """Read the D-SIDs of the video or image `media`, write them as a SID file to `output` and read it back.
+    ``language``: of the words on screen (default: the subtitle track's tag, else English).
+
+    Raises InputError naming `field_name` when the file is missing, cannot be decoded, carries no words (no
+    subtitle track, nothing OCR reads) or its words are in a script the shipped tokenizer does not read."""
     if not media.is_file():
         raise InputError(field_name, f"file not found: {media}")
-    words = video_text(media, language)
+    words, vector, notes = _read(media, language, field_name)
     if not words.text.strip():
-        raise InputError(field_name, f"{media.name} carries no words: no subtitle track, and OCR read nothing in "
-                                     f"{language!r} (pass --language when its text is in another)")  # fmt: skip
+        still = media.suffix.lower() in IMAGE_SUFFIXES
+        where = "OCR read nothing" if still else "no subtitle track, and OCR read nothing"
+        raise InputError(field_name, f"{media.name} carries no words: {where} in {words.language!r} "
+                                     "(pass --language when its text is in another)")  # fmt: skip
     still = media.suffix.lower() in IMAGE_SUFFIXES
-    match = shipped_classifier().match(creative_vector(measure_video(media)), rhythm=not still)
+    match = shipped_classifier().match(vector, rhythm=not still)
     creative = [match.path[0], DEFAULT_CREATIVE[1] if still else match.path[1]]
     tokenizer = DSIDTokenizer.load_default()
-    meta = _meta(words, language)
+    meta = _meta(words, words.language)
     with logged_warnings() as warnings:
-        # the words are encoded as product text is (meta product + selling points), the one text encoding
-        sid = encode_sid(tokenizer, words.text, None, meta, field_names=field_names(field_name))
+        warnings.extend(notes)
+        try:
+            # the words are encoded as product text is (meta product + selling points), the one text encoding
+            sid = encode_sid(tokenizer, words.text, None, meta, field_names=dict.fromkeys(_FIELDS, field_name))
+        except InputError as exc:
+            why = exc.message.split(";")[0]
+            raise InputError(field_name, f"the words read from {media.name} ({words.source}) cannot get content "
+                                         f"codes: {tokenizer.reads.says()}; {why}") from None  # fmt: skip
         write_sid_file(sid.model_copy(update={"creative": creative}), output)
         loaded = load_sid_file(output, tokenizer)
     return EncodedVideo(path=output, loaded=loaded, words=words, creative=match, warnings=warnings)

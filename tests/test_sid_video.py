@@ -126,3 +126,51 @@ def test_text_options_do_not_apply_to_a_video(tmp_path: Path) -> None:
 def test_a_missing_video_is_named(tmp_path: Path) -> None:
     result = runner.invoke(sid_app, ["encode", str(tmp_path / "gone.mp4"), "-o", str(tmp_path / "x.json")])
     assert result.exit_code == 2 and "gone.mp4" in result.output and "not found" in result.output
+
+
+def _with_track(tmp_path: Path, name: str, srt: str, language: str) -> Path:
+    (tmp_path / f"{name}.srt").write_text(srt, encoding="utf-8")
+    out = tmp_path / f"{name}.mp4"
+    shipped().run(["-y", "-v", "error", "-f", "lavfi", "-i", "color=c=0x2b1d14:s=180x320:d=3", "-f", "lavfi",
+                   "-i", "sine=f=220:d=3", "-i", str(tmp_path / f"{name}.srt"), "-map", "0", "-map", "1", "-map", "2",
+                   "-c:v", "libx264", "-c:a", "aac", "-c:s", "mov_text", "-metadata:s:s:0", f"language={language}",
+                   str(out)], what="making a video with a subtitle track")  # fmt: skip
+    return out
+
+
+def test_words_in_a_language_the_tokenizer_does_not_read_are_named_as_the_videos(tmp_path: Path) -> None:
+    video = _with_track(tmp_path, "zh", "1\n00:00:00,200 --> 00:00:02,500\n阿芙拉单一产地咖啡豆\n", "zho")
+    result = runner.invoke(sid_app, ["encode", str(video), "-o", str(tmp_path / "x.json")])
+    assert result.exit_code == 2
+    line = result.output.strip()
+    assert line.startswith("error: TEXT: the words read from zh.mp4 (subtitle_track) cannot get content codes")
+    assert "reads English only" in line and "--selling-point" not in line
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_the_track_gives_the_language_and_a_contradicting_flag_is_a_warning(tmp_path: Path) -> None:
+    video = _with_track(tmp_path, "en", "1\n00:00:00,200 --> 00:00:02,500\nAurora single-origin coffee beans\n", "eng")
+    sid, _ = _encode(video, tmp_path / "en.json")
+    assert sid["meta"]["language"] == "en"
+    result = runner.invoke(sid_app, ["encode", str(video), "--language", "es", "-o", str(tmp_path / "es.json")])
+    assert result.exit_code == 0
+    assert "warning: en.mp4's subtitle track is tagged 'en', --language says 'es'" in result.output
+
+
+@pytest.mark.parametrize(("name", "content"), [("fake.mp4", b"not a video"), ("fake.png", b"\x89PNG\r\n\x1a\nbroken")])
+def test_an_undecodable_file_is_bad_input_naming_it(tmp_path: Path, name: str, content: bytes) -> None:
+    (tmp_path / name).write_bytes(content)
+    result = runner.invoke(sid_app, ["encode", str(tmp_path / name), "-o", str(tmp_path / "x.json")])
+    assert result.exit_code == 2
+    assert f"error: TEXT: {tmp_path / name}: cannot be read as a video or image" in result.output
+
+
+def test_media_ragvid_does_not_read_is_never_encoded_as_product_text(tmp_path: Path) -> None:
+    for text in ("clip.avi", str(tmp_path)):
+        result = runner.invoke(sid_app, ["encode", text, "-o", str(tmp_path / "x.json")])
+        assert result.exit_code == 2 and "not a video or image ragvid reads (.jpeg, .jpg, .m4v" in result.output
+
+
+def test_decode_points_a_video_to_encode(tmp_path: Path) -> None:
+    result = runner.invoke(sid_app, ["decode", str(tmp_path / "out.mp4")])
+    assert result.exit_code == 2 and "ragvid sid encode" in result.output

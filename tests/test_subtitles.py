@@ -163,3 +163,18 @@ def test_colour_and_time_formats() -> None:
     assert ass_time(3723.456) == "1:02:03.46"
     with pytest.raises(ValueError):
         ass_color("red")
+
+
+def test_the_soft_track_undoes_the_burned_in_line_breaks() -> None:
+    from tools.subtitles import unwrapped
+
+    assert unwrapped("Meet Aurora Single-Origin\nBeans by Aurora.") == "Meet Aurora Single-Origin Beans by Aurora."
+    assert unwrapped("隆重推出阿芙拉烘焙阿\n芙拉单一产地咖啡豆。") == "隆重推出阿芙拉烘焙阿芙拉单一产地咖啡豆。"
+    assert unwrapped("咖啡。\n好") == "咖啡。好"
+    assert unwrapped("커피\n원두") == "커피 원두"  # Hangul is written with spaces
+
+
+def test_track_text_keeps_braces_and_backslashes_out_of_ffmpegs_ass_splitter() -> None:
+    from tools.escape import track_text
+
+    assert track_text("50% {\\b1}off\\N now\n") == "50% ｛＼b1｝off＼N now "

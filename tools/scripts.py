@@ -22,6 +22,8 @@ combining marks (Inherited) and unassigned code points (Unknown)."""
 RTL_SCRIPTS = frozenset({"Arab", "Hebr", "Syrc", "Thaa", "Nkoo", "Adlm", "Rohg", "Mand", "Samr"})
 """Scripts written right to left (the ones a product text is likely to use)."""
 CJK_SCRIPTS = frozenset({"Hani", "Hira", "Kana", "Hang", "Bopo"})
+UNSPACED_SCRIPTS = frozenset({"Hani", "Hira", "Kana", "Bopo", "Thai", "Laoo", "Khmr", "Mymr"})
+"""Scripts written without spaces between words (Korean Hangul is written with them)."""
 """Scripts written without spaces between words (line breaks fall between characters)."""
 LATIN = "Latn"
 
@@ -30,6 +32,12 @@ def script_of(ch: str) -> str:
     """The ISO 15924 code of one character's script (``"Latn"``, ``"Hani"``, ``"Arab"``, ``"Zyyy"`` for
     Common…), per Unicode's Scripts.txt."""
     return str(ucd.script(ch))
+
+
+def unspaced(ch: str) -> bool:
+    """Whether `ch` belongs to writing without spaces between words: a letter of `UNSPACED_SCRIPTS`, or CJK
+    punctuation and full-width forms (U+3000–U+303F, U+FF00–U+FFEF: "。", "，")."""
+    return script_of(ch) in UNSPACED_SCRIPTS or "\u3000" <= ch <= "\u303f" or "\uff00" <= ch <= "\uffef"
 
 
 def script_counts(text: str) -> Counter[str]:
@@ -71,6 +79,7 @@ __all__ = [
     "COMMON",
     "LATIN",
     "RTL_SCRIPTS",
+    "UNSPACED_SCRIPTS",
     "Direction",
     "first_strong_direction",
     "foreign_scripts",
@@ -78,4 +87,5 @@ __all__ = [
     "paragraph_direction",
     "script_counts",
     "script_of",
+    "unspaced",
 ]

@@ -22,7 +22,7 @@ from tools.fonts import FONT_BOLD, FONT_REGULAR, face, font_runs, run_fontsize, 
 from tools.languages import language_of
 from tools.limits import SAFE_WIDTH
 from tools.models import SubtitleCue, SubtitleFile, SubtitleStyle, TextOverlay
-from tools.scripts import paragraph_direction
+from tools.scripts import paragraph_direction, unspaced
 from tools.textlayout import TextFont, wrap
 from tools.vocabulary import outline_for
 
@@ -384,6 +384,16 @@ def read_ass_events(path: Path) -> list[AssEvent]:
     return events
 
 
+def unwrapped(text: str) -> str:
+    r"""`text` with its line breaks undone: a space where the break was, none between two characters of scripts
+    written without spaces (Han, kana: "阿\n芙拉" → "阿芙拉")."""
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    out = lines[0] if lines else ""
+    for line in lines[1:]:
+        out += line if unspaced(out[-1]) and unspaced(line[0]) else " " + line
+    return out
+
+
 TRACK_HEADER = (
     "[Script Info]\n; the soft subtitle track, written by ragvid tools.subtitles\nScriptType: v4.00+\n\n"
     "[V4+ Styles]\nFormat: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, "
@@ -396,12 +406,12 @@ TRACK_HEADER = (
 
 def write_text_track(subs: SubtitleFile, out: Path) -> Path | None:
     """The spoken lines (style ``Sub``) of the burned-in script `subs` as a plain ASS script at `out`, for a soft
-    subtitle track beside the burned-in text: no styling, no positions, no drawings, each line's text through
+    subtitle track beside the burned-in text: no styling, no positions, no drawings, the breaks fitted to the
+    burned-in frame undone (a player wraps for its own width), each line's text through
     `tools.escape.track_text`. Titles, badges and the end card are graphics, not subtitles, and stay out.
     Returns `out`, or None (nothing written) when the script has no spoken line."""
     lines = [
-        f"Dialogue: 0,{ass_time(ev.start)},{ass_time(ev.end)},Sub,,0,0,0,,"
-        + ASS_NEWLINE.join(track_text(part) for part in ev.text.split("\n"))
+        f"Dialogue: 0,{ass_time(ev.start)},{ass_time(ev.end)},Sub,,0,0,0,,{track_text(unwrapped(ev.text))}"
         for ev in read_ass_events(subs.path)
         if ev.style == "Sub" and not ev.drawing and ev.text.strip()
     ]

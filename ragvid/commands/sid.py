@@ -41,8 +41,9 @@ def _warnings_on_stderr() -> Iterator[None]:
 @command
 def encode(
     text: Annotated[str, typer.Argument(
-        help="Product text, e.g. 'Aurora single-origin coffee beans', or a video (.mp4, .mov, .mkv, .webm) or "
-             "image (.png, .jpg, .webp) whose D-SIDs are read from its words and its measured look and rhythm.")],
+        help="Product text, e.g. 'Aurora single-origin coffee beans', or a video (.mp4, .m4v, .mov, .mkv, .webm) "
+             "or image (.png, .jpg, .jpeg, .webp) whose D-SIDs are read from its words and its measured look and "
+             "rhythm.", metavar="TEXT|VIDEO|IMAGE")],
     output: Annotated[Path, typer.Option("--output", "-o", help="SID file to write (JSON).")],
     style: Annotated[str | None, typer.Option(help="Creative style text, e.g. 'warm cozy steady'.")] = None,
     brand: Annotated[str | None, typer.Option()] = None,
@@ -55,13 +56,14 @@ def encode(
     image: Annotated[
         list[Path] | None, typer.Option("--image", help="Product image; repeat for several.")
     ] = None,
-    language: Annotated[str, typer.Option()] = "en",
+    language: Annotated[str | None, typer.Option(
+        help="Language of the text (default en); of a video's words: its subtitle track's tag, else en.")] = None,
 ) -> None:
     """Write a SID file for TEXT (the product), with meta built from the options; or for a video or image."""
     from ragvid.product import ProductText, encode_product
     from ragvid.video_sid import encode_media, is_media
 
-    if is_media(Path(text)) and not any(ch.isspace() for ch in text):
+    if is_media(text):
         options = (("--style", style), ("--brand", brand), ("--price", price), ("--selling-point", selling_point),
                    ("--cta", cta), ("--url", url), ("--image", image))  # fmt: skip
         if given := [flag for flag, value in options if value]:
@@ -75,7 +77,7 @@ def encode(
 
     encoded = encode_product(
         ProductText(product=text, style=style, brand=brand, price=price, selling_points=tuple(selling_point or ()),
-                    cta=cta, url=url, images=tuple(image or ()), language=language),
+                    cta=cta, url=url, images=tuple(image or ()), language=language or "en"),
         output,
     )  # fmt: skip
     console = literal_console()
@@ -120,6 +122,11 @@ def decode(
     """Print what FILE's content and creative codes mean."""
     from rag_recsys.sidfile import load_sid_file
     from rag_recsys.tokenizer import DSIDTokenizer
+    from ragvid.video_sid import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+
+    if file.suffix.lower() in VIDEO_SUFFIXES | IMAGE_SUFFIXES:
+        raise InputError("FILE", f"{file} is a video or image, not a SID file: read its SIDs with "
+                                 f"`ragvid sid encode {file} -o OUT.json`")  # fmt: skip
 
     tokenizer = DSIDTokenizer.load_default()
     with _warnings_on_stderr():

@@ -60,7 +60,7 @@ from PIL import Image, ImageOps
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from tools.errors import InputError, ToolError
-from tools.languages import language_of
+from tools.languages import LANGUAGES, language_of
 from tools.probe import frames as sample_frames
 from tools.probe import probe
 
@@ -165,6 +165,16 @@ def subtitle_track(path: Path) -> list[Cue] | None:
         end = start + length if length is not None else (nxt if nxt is not None else start)
         cues.append(Cue(start_s=round(start, 6), end_s=round(max(end, start), 6), text=text))
     return cues
+
+
+def track_language(path: Path) -> str | None:
+    """The language of the first text subtitle stream of `path` as a ragvid language code (its ISO 639-2 tag
+    ``zho`` → ``zh``), None when there is no such stream or its tag names no language ragvid supports
+    (``und``, none). Raises ToolError when PyAV cannot open the file."""
+    with _open(path) as container:
+        stream = next((s for s in container.streams.subtitles if _is_text(s)), None)
+        tag = (stream.language or "").lower() if stream is not None else ""
+    return next((lang.code for lang in LANGUAGES.values() if lang.iso639_2 == tag), None)
 
 
 def _open(path: Path) -> Any:
@@ -419,5 +429,5 @@ def video_text(path: Path, language: str = "en", **ocr_options: Any) -> VideoTex
 
 __all__ = [
     "Binarise", "Cue", "OcrLine", "OcrResult", "VideoText", "ocr_text", "prepare", "sample_times",
-    "subtitle_track", "tesseract_language", "video_text",
+    "subtitle_track", "tesseract_language", "track_language", "video_text",
 ]  # fmt: skip
