@@ -4,7 +4,9 @@
 is one line too, not click's boxed help. Every command runs inside `exits()` (`command` wraps a typer
 command in it), which maps what went wrong onto one line on stderr and an exit code:
 bad input (an `InputError`: a flag, a file, a field) and a demanded LLM endpoint that fails are 2; an
-interrupted run is 130; anything else is 1 — with how to resume, when a run was under way. A run that
+interrupted run is 130; a reader that closed standard output early (``ragvid sid decode F --json | head``)
+ends the command with 1 and no message, as click does for the commands it runs itself; anything else is 1 —
+with how to resume, when a run was under way. A run that
 finished with a video the Critic rejected is 3 (`rejected`). Nothing else in the CLI prints an error or
 picks an exit code; `fail` is for a command's own checks, `leave` passes a child program's exit code on.
 """
@@ -12,6 +14,7 @@ picks an exit code; `fail` is for a command's own checks, `leave` passes a child
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,10 +33,21 @@ EXIT_REJECTED = 3
 EXIT_INTERRUPTED = 130
 
 
+def _stdout_gone() -> NoReturn:
+    """Standard output's reader went away: point fd 1 at /dev/null so the interpreter's final flush cannot raise
+    again (the recipe of Python's `signal` docs, "Note on SIGPIPE") and leave without a message."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    raise SystemExit(EXIT_FAILED)
+
+
 def run(app: typer.Typer, args: list[str] | None = None) -> NoReturn:
     """Run the CLI ``app`` on ``args`` (default: the command line) and exit with its code."""
     try:
         code = app(args=args, prog_name="ragvid", standalone_mode=False)  # also under `python -m ragvid.cli`
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _stdout_gone()
     except typer.Abort:
         sys.stderr.write("error: aborted\n")
         sys.exit(EXIT_INTERRUPTED)
@@ -93,6 +107,8 @@ def exits(resume_hint: Callable[[], str] | None = None) -> Iterator[None]:
         fail(f"--llm: {e}{resume(' (resume with: {})')}")
     except KeyboardInterrupt:
         fail(f"interrupted{resume('; resume with: {}')}", EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        _stdout_gone()
     except Exception as e:
         fail(f"{type(e).__name__}: {e}{resume(' — resume with: {}')}", EXIT_FAILED)
 

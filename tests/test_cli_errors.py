@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -78,3 +80,15 @@ def test_bad_options_exit_2(run_cli, tmp_path: Path, args: list[str], needle: st
 def test_resume_unknown_run_exits_2(run_cli) -> None:  # type: ignore[no-untyped-def]
     res = run_cli("generate", "--resume", "no-such-run", "-q")
     assert res.code == 2 and "--resume" in res.stderr
+
+
+@pytest.mark.parametrize("args", [["sid", "decode", str(EXAMPLES / "coffee.json"), "--json"], ["schema", "sid-file"]])
+def test_a_reader_that_stops_early_ends_the_command_quietly(args: list[str]) -> None:
+    """`ragvid … | head`: the reader's end is closed before the command writes, so every write is EPIPE."""
+    proc = subprocess.Popen([sys.executable, "-m", "ragvid.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=EXAMPLES.parents[1])  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 1  # click's code for a closed pipe, and ragvid's
+    assert "Error" not in err and "error:" not in err, err
