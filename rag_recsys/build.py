@@ -168,7 +168,7 @@ def build(
         "collision_rate": m.collision_rate(codes),
         "compression_ratio": m.compression_ratio(codes),
         "code_compression_bits": m.code_compression_bits(emb.shape[1], sizes),
-        "code_bits": int(sum(int(np.ceil(np.log2(k))) for k in sizes)),
+        "code_bits": m.code_bits(sizes),
         "codebook_usage": m.codebook_usage(codes, sizes),
         "prefixes_per_depth": [depth_of.count(d) for d in range(len(sizes))],
         "max_items_per_path": max(Counter(tuple(r) for r in codes.tolist()).values()),

@@ -65,10 +65,14 @@ def compression_ratio(codes: np.ndarray) -> float:
     return round(sum(counts.values()) / len(counts), 4)
 
 
+def code_bits(sizes: Sequence[int]) -> int:
+    """Bits of one code path through codebooks of ``sizes``: the sum of ceil(log2 k) over the layers."""
+    return sum(math.ceil(math.log2(k)) for k in sizes)
+
+
 def code_compression_bits(dim: int, sizes: Sequence[int], bytes_per_value: int = 4) -> float:
-    """Bits of a ``dim``-value float embedding over the bits of one code path (ceil log2 of each size)."""
-    code_bits = sum(math.ceil(math.log2(k)) for k in sizes)
-    return round(dim * bytes_per_value * 8 / code_bits, 1)
+    """Bits of a ``dim``-value float embedding over the bits of one code path (`code_bits`)."""
+    return round(dim * bytes_per_value * 8 / code_bits(sizes), 1)
 
 
 def codebook_usage(codes: np.ndarray, sizes: Sequence[int]) -> list[float]:

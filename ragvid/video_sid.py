@@ -28,16 +28,12 @@ from rag_recsys.creative_classifier import CreativeClassifier, CreativeMatch
 from rag_recsys.sidfile import LoadedSid, ProductMeta, encode_sid, load_sid_file, write_sid_file
 from rag_recsys.tokenizer import ARTIFACT_DIR, DSIDTokenizer
 from ragvid.creative_renders import CLASSIFIER_FILE
+from ragvid.media_files import VIDEO_SUFFIXES, is_image
 from ragvid.progress import logged_warnings
 from tools.errors import InputError, ToolError, one_line
 from tools.video.measures import creative_vector, measure_video
 from tools.video.words import VideoText, track_language, video_text
 
-VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".m4v", ".mkv", ".webm"})
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp"})
-OTHER_MEDIA = frozenset({".avi", ".wmv", ".flv", ".mpg", ".mpeg", ".ts", ".3gp", ".gif", ".bmp", ".tif", ".tiff",
-                         ".heic", ".avif"})  # fmt: skip
-"""Media suffixes this module does not read: named in the error, so a file is never encoded as product text."""
 _MAX_POINTS = 8
 # every field the words fill: messages name the file argument, never a flag the user did not pass
 _FIELDS = ("product", "meta.product", "meta.brand", "meta.selling_points", "style", "meta.language")
@@ -60,27 +56,6 @@ class EncodedVideo:
         return (f"content {sid.content} ({', '.join(loaded.content.entities[:3])}), creative {sid.creative} "
                 f"({loaded.creative.look} × {loaded.creative.rhythm}); words from {self.words.source}, "
                 f"{lines} line{'s' if lines != 1 else ''}")  # fmt: skip
-
-
-def supported() -> str:
-    """``.mp4, .mov, …`` for messages and help."""
-    return ", ".join(sorted(VIDEO_SUFFIXES | IMAGE_SUFFIXES))
-
-
-def is_media(text: str, field_name: str = "TEXT") -> bool:
-    """Whether the TEXT of `ragvid sid encode` names a video or image file to read (rather than product text):
-    a word without spaces that ends in a media suffix, or an existing file or folder. Raises InputError naming
-    `field_name` for a media suffix this module does not read and for an existing path that is not one."""
-    if not text or any(ch.isspace() for ch in text):
-        return False
-    path = Path(text)
-    suffix = path.suffix.lower()
-    if suffix in VIDEO_SUFFIXES | IMAGE_SUFFIXES:
-        return True
-    if suffix in OTHER_MEDIA or path.exists():
-        raise InputError(field_name, f"{text}: not a video or image ragvid reads ({supported()}); convert it, "
-                                     "e.g. ffmpeg -i IN -c:v libx264 OUT.mp4")  # fmt: skip
-    return False
 
 
 @cache
@@ -124,12 +99,11 @@ def encode_media(
     if not media.is_file():
         raise InputError(field_name, f"file not found: {media}")
     words, vector, notes = _read(media, language, field_name)
+    still = is_image(media)
     if not words.text.strip():
-        still = media.suffix.lower() in IMAGE_SUFFIXES
         where = "OCR read nothing" if still else "no subtitle track, and OCR read nothing"
         raise InputError(field_name, f"{media.name} carries no words: {where} in {words.language!r} "
                                      "(pass --language when its text is in another)")  # fmt: skip
-    still = media.suffix.lower() in IMAGE_SUFFIXES
     match = shipped_classifier().match(vector, rhythm=not still)
     creative = [match.path[0], DEFAULT_CREATIVE[1] if still else match.path[1]]
     tokenizer = DSIDTokenizer.load_default()

@@ -21,10 +21,8 @@ COMMON = frozenset({"Zyyy", "Zinh", "Zzzz"})
 combining marks (Inherited) and unassigned code points (Unknown)."""
 RTL_SCRIPTS = frozenset({"Arab", "Hebr", "Syrc", "Thaa", "Nkoo", "Adlm", "Rohg", "Mand", "Samr"})
 """Scripts written right to left (the ones a product text is likely to use)."""
-CJK_SCRIPTS = frozenset({"Hani", "Hira", "Kana", "Hang", "Bopo"})
 UNSPACED_SCRIPTS = frozenset({"Hani", "Hira", "Kana", "Bopo", "Thai", "Laoo", "Khmr", "Mymr"})
 """Scripts written without spaces between words (Korean Hangul is written with them)."""
-"""Scripts written without spaces between words (line breaks fall between characters)."""
 LATIN = "Latn"
 
 
@@ -75,7 +73,6 @@ def foreign_scripts(text: str, readable: frozenset[str] = frozenset({LATIN})) ->
 
 
 __all__ = [
-    "CJK_SCRIPTS",
     "COMMON",
     "LATIN",
     "RTL_SCRIPTS",

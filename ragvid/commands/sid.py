@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ragvid.exits import command
+from ragvid.media_files import IMAGE_SUFFIXES, VIDEO_SUFFIXES, is_media, suffixes
 from ragvid.progress import literal_console, logged_warnings
 from tools.errors import InputError
 
@@ -41,9 +42,9 @@ def _warnings_on_stderr() -> Iterator[None]:
 @command
 def encode(
     text: Annotated[str, typer.Argument(
-        help="Product text, e.g. 'Aurora single-origin coffee beans', or a video (.mp4, .m4v, .mov, .mkv, .webm) "
-             "or image (.png, .jpg, .jpeg, .webp) whose D-SIDs are read from its words and its measured look and "
-             "rhythm.", metavar="TEXT|VIDEO|IMAGE")],
+        help=f"Product text, e.g. 'Aurora single-origin coffee beans', or a video ({suffixes(VIDEO_SUFFIXES)}) "
+             f"or image ({suffixes(IMAGE_SUFFIXES)}) whose D-SIDs are read from its words and its measured look "
+             "and rhythm.", metavar="TEXT|VIDEO|IMAGE")],
     output: Annotated[Path, typer.Option("--output", "-o", help="SID file to write (JSON).")],
     style: Annotated[str | None, typer.Option(help="Creative style text, e.g. 'warm cozy steady'.")] = None,
     brand: Annotated[str | None, typer.Option()] = None,
@@ -61,7 +62,7 @@ def encode(
 ) -> None:
     """Write a SID file for TEXT (the product), with meta built from the options; or for a video or image."""
     from ragvid.product import ProductText, encode_product
-    from ragvid.video_sid import encode_media, is_media
+    from ragvid.video_sid import encode_media
 
     if is_media(text):
         options = (("--style", style), ("--brand", brand), ("--price", price), ("--selling-point", selling_point),
@@ -122,7 +123,6 @@ def decode(
     """Print what FILE's content and creative codes mean."""
     from rag_recsys.sidfile import load_sid_file
     from rag_recsys.tokenizer import DSIDTokenizer
-    from ragvid.video_sid import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
     if file.suffix.lower() in VIDEO_SUFFIXES | IMAGE_SUFFIXES:
         raise InputError("FILE", f"{file} is a video or image, not a SID file: read its SIDs with "
