@@ -12,18 +12,15 @@ fitting because multi-threaded reductions may reorder float sums and change cent
 
 from __future__ import annotations
 
-import io
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import faiss
 import numpy as np
 
+from rag_recsys.npz import save_arrays
+
 DEFAULT_SEED = 1234
-# A fixed zip timestamp makes .npz files byte-identical across rebuilds (np.savez stamps "now"),
-# which keeps the tokenizer version hash stable.
-_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
 @dataclass(frozen=True)
@@ -56,6 +53,18 @@ class RQCodebooks:
             residual -= centroids[nearest[:, 0]]
         return codes
 
+    def encode_valid(self, X: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        """(n, depth) code of each row of X (n, dim): the path among the (m, depth) ``valid`` ones (those a
+        lexicon lists) whose reconstruction is nearest the row by cosine. Greedy `encode` can reach a path no item
+        has, and a small change of a vector (another render of one product) often flips its last code; the
+        nearest valid path is what a tokenizer hands out."""
+        paths = np.asarray(valid, dtype=np.int64)
+        recon = self.decode(paths)
+        recon /= np.maximum(np.linalg.norm(recon, axis=1, keepdims=True), 1e-12)
+        rows = np.asarray(X, dtype=np.float32)
+        rows = rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+        return paths[(rows @ recon.T).argmax(axis=1)]
+
     def decode(self, codes: np.ndarray) -> np.ndarray:
         """Reconstruction of each code path (or prefix: fewer columns sum fewer layers)."""
         codes = np.atleast_2d(np.asarray(codes, dtype=np.int64))
@@ -65,11 +74,8 @@ class RQCodebooks:
         return out
 
     def save(self, path: str | Path) -> None:
-        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
-            for level, centroids in enumerate(self.layers):
-                buf = io.BytesIO()
-                np.lib.format.write_array(buf, np.ascontiguousarray(centroids, dtype=np.float32))
-                zf.writestr(zipfile.ZipInfo(f"layer{level}.npy", date_time=_ZIP_EPOCH), buf.getvalue())
+        # byte-identical across rebuilds, which keeps the tokenizer version hash stable
+        save_arrays(path, {f"layer{level}": c.astype(np.float32) for level, c in enumerate(self.layers)})
 
     @classmethod
     def load(cls, path: str | Path) -> RQCodebooks:

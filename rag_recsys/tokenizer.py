@@ -16,10 +16,7 @@ product is to the closest category this path stands for".
 
 from __future__ import annotations
 
-import hashlib
-import io
 import re
-import zipfile
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -29,6 +26,7 @@ import numpy as np
 from rag_recsys.creative import DEFAULT_RHYTHM, RHYTHM_WEIGHT, RHYTHM_WORDS, CreativeStyle
 from rag_recsys.embedding import TextEncoder, get_text_encoder
 from rag_recsys.lexicon import ContentMeaning, Lexicon, path_key
+from rag_recsys.npz import hashed_version, save_arrays
 from rag_recsys.reads import Reads
 from rag_recsys.rqkmeans import RQCodebooks
 
@@ -44,24 +42,15 @@ VERSIONED_FILES = (CODEBOOKS_FILE, LEXICON_FILE, MEMBERS_FILE)
 # Added to a member's cosine when the text names the member's head noun; 0.15 measured best with 0.10
 # and 0.20 on the product queries (see build.py), and it never moves a leaf-name query off its path.
 HEAD_BONUS = 0.15
-_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
 def artifact_version(directory: Path) -> str:
-    digest = hashlib.sha256()
-    for name in VERSIONED_FILES:
-        digest.update(name.encode())
-        digest.update((directory / name).read_bytes())
-    return f"{VERSION_PREFIX}+{digest.hexdigest()[:8]}"
+    return hashed_version(VERSION_PREFIX, directory, VERSIONED_FILES)
 
 
 def save_members(path: Path, vectors: np.ndarray, path_rows: np.ndarray) -> None:
     """Member vectors (float16) and the lexicon full-path row of each; byte-identical for equal input."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
-        for name, array in (("vectors", vectors.astype(np.float16)), ("path", path_rows.astype(np.int32))):
-            buf = io.BytesIO()
-            np.lib.format.write_array(buf, np.ascontiguousarray(array))
-            zf.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_EPOCH), buf.getvalue())
+    save_arrays(path, {"vectors": vectors.astype(np.float16), "path": path_rows.astype(np.int32)})
 
 
 def _stem(word: str) -> str:

@@ -172,6 +172,9 @@ def test_the_soft_track_undoes_the_burned_in_line_breaks() -> None:
     assert unwrapped("隆重推出阿芙拉烘焙阿\n芙拉单一产地咖啡豆。") == "隆重推出阿芙拉烘焙阿芙拉单一产地咖啡豆。"
     assert unwrapped("咖啡。\n好") == "咖啡。好"
     assert unwrapped("커피\n원두") == "커피 원두"  # Hangul is written with spaces
+    # a break after a word's own hyphen (UAX #14 allows one) had no space to restore
+    assert unwrapped("Charges over USB-\nC in two hours") == "Charges over USB-C in two hours"
+    assert unwrapped("well -\nknown") == "well - known"
 
 
 def test_track_text_keeps_braces_and_backslashes_out_of_ffmpegs_ass_splitter() -> None:

@@ -50,34 +50,49 @@ def boundary_strength(hists: npt.NDArray[np.float64], k: int) -> npt.NDArray[np.
     return out
 
 
-def detect_boundaries(
-    path: str | Path, span: float = 0.4, threshold: float | None = None, min_gap: float = 0.8
-) -> list[float]:
-    """Times (s) of shot boundaries: the strength-weighted centre of each plateau above ``threshold``
-    (default: 3 × the median strength, and at least a quarter of the pixels changing colour bin — within a
-    shot, moving graphics stay under that; a change of shot is far above it)."""
-    times, hists = colour_histograms(path)
-    if len(times) < 3:
+SPAN_S = 0.4  # frames this far either side are compared: a 0.5 s dissolve still shows as one plateau
+MIN_GAP_S = 0.8  # a plateau closer than this to the previous boundary is part of it
+QUIET_QUANTILE = 0.1
+
+
+def boundary_runs(
+    times: npt.ArrayLike,
+    hists: npt.ArrayLike,
+    span: float = SPAN_S,
+    threshold: float | None = None,
+    min_gap: float = MIN_GAP_S,
+) -> list[tuple[float, float, float]]:
+    """Shot boundaries from per-frame times (N,) in seconds and colour histograms (N, BINS³), as (centre, first,
+    last) times of each run of frames whose `boundary_strength` (k = ``span`` seconds of frames) is above
+    ``threshold``; the centre is the strength-weighted mean time of the run (a cut's plateau is flat, a
+    transition's peaks at its middle); a run closer than ``min_gap`` s to the previous boundary is dropped.
+
+    The default threshold is 3 × the strength of quiet frames — the `QUIET_QUANTILE` quantile, so videos cut
+    every 1–2 s, where most frames lie within ``span`` of a cut, still have a quiet level (a median would be a
+    cut's strength there and hide every cut) — and at least 0.5, a quarter of the pixels changing colour bin:
+    within a shot, moving graphics stay under that; a change of shot is far above it. Boundaries less than
+    about 2 × ``span`` apart merge into one run."""
+    t = np.asarray(times, dtype=np.float64)
+    h = np.asarray(hists, dtype=np.float64)
+    if t.size < 3:
         return []
-    fps = (len(times) - 1) / max(times[-1] - times[0], 1e-6)
+    fps = (t.size - 1) / max(float(t[-1] - t[0]), 1e-6)
     k = max(1, round(span * fps))
-    strength = boundary_strength(hists, k)
-    inner = strength[k:-k] if len(strength) > 2 * k else strength
-    level = threshold if threshold is not None else max(0.5, 3.0 * float(np.median(inner)))
-    above = strength > level
-    found: list[float] = []
-    i = 0
-    while i < len(above):
-        if not above[i]:
-            i += 1
-            continue
-        j = i
-        while j + 1 < len(above) and above[j + 1]:
-            j += 1
-        # weight the run by strength: a cut's plateau is flat, a transition's peaks at its middle
-        idx = np.arange(i, j + 1)
-        centre = float(np.average(times[idx], weights=strength[idx]))
-        if not found or centre - found[-1] >= min_gap:
-            found.append(centre)
-        i = j + 1
+    strength = boundary_strength(h, k)
+    inner = strength[k:-k] if strength.size > 2 * k else strength
+    level = threshold if threshold is not None else max(0.5, 3.0 * float(np.quantile(inner, QUIET_QUANTILE)))
+    d = np.diff(np.concatenate([[0], (strength > level).astype(np.int8), [0]]))
+    found: list[tuple[float, float, float]] = []
+    for i, j in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1) - 1, strict=True):
+        centre = float(np.average(t[i : j + 1], weights=strength[i : j + 1]))
+        if not found or centre - found[-1][0] >= min_gap:
+            found.append((centre, float(t[i]), float(t[j])))
     return found
+
+
+def detect_boundaries(
+    path: str | Path, span: float = SPAN_S, threshold: float | None = None, min_gap: float = MIN_GAP_S
+) -> list[float]:
+    """Times (s) of the shot boundaries of the video at `path`, from all its frames (`boundary_runs`)."""
+    times, hists = colour_histograms(path)
+    return [centre for centre, _, _ in boundary_runs(times, hists, span, threshold, min_gap)]

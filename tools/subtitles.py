@@ -386,11 +386,13 @@ def read_ass_events(path: Path) -> list[AssEvent]:
 
 def unwrapped(text: str) -> str:
     r"""`text` with its line breaks undone: a space where the break was, none between two characters of scripts
-    written without spaces (Han, kana: "阿\n芙拉" → "阿芙拉")."""
+    written without spaces (Han, kana: "阿\n芙拉" → "阿芙拉") and none after a hyphen that ends a word (line
+    breaking (UAX #14) may break after it: "USB-\nC" → "USB-C"; "well -\nknown" keeps its space)."""
     lines = [line.strip() for line in text.split("\n") if line.strip()]
     out = lines[0] if lines else ""
     for line in lines[1:]:
-        out += line if unspaced(out[-1]) and unspaced(line[0]) else " " + line
+        joined = (unspaced(out[-1]) and unspaced(line[0])) or (out.endswith("-") and not out[:-1].endswith(" "))
+        out += line if joined else " " + line
     return out
 
 

@@ -168,3 +168,89 @@ def decode(
     console.print(f"product: {loaded.product_text}")
     similarity = _cosine(loaded.similarity, loaded.similarity_note, 3).removeprefix("cosine ")
     console.print(f"cosine(product, content path) = {similarity}")
+
+
+@sid_app.command()
+@command
+def build(
+    catalog: Annotated[Path, typer.Argument(
+        help="Catalogue JSON: {item id: {title, brand, categories, description}} (a data set's <Name>.item.json).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Tokenizer folder to write.")],
+    items: Annotated[int | None, typer.Option(min=2, help="Use the first N items (default: all).")] = None,
+    settings: Annotated[int, typer.Option(min=2, help="Creative settings sampled from the draft settings space.")] = 24,
+    per_item: Annotated[int, typer.Option(min=1, help="Draft renders per item, each under another setting.")] = 2,
+    work: Annotated[Path | None, typer.Option(
+        help="Render cache (default: <output>.work); an interrupted build resumes from it.")] = None,
+    encoder: Annotated[str, typer.Option(help="Frozen text encoder.")] = "multilingual-e5-small-q4",
+    epochs: Annotated[int, typer.Option(min=1, help="Training epochs of the heads.")] = 60,
+    jobs: Annotated[int, typer.Option(min=1, help="Renders and reads at a time.")] = 2,
+    seed: Annotated[int, typer.Option(help="Seed of the settings, the plan, the heads and the codebooks.")] = 0,
+) -> None:
+    """Build a learned D-SID tokenizer folder from CATALOG: render drafts, read them back, train the disentangled
+    heads (RaG Eqs. 6-8), fit the content and creative codebooks, measure, and write a model card."""
+    from rag_recsys.dsid_build import BuildSettings
+    from rag_recsys.dsid_heads import HeadsConfig
+    from ragvid.dsid_views import build_from_catalogue
+
+    console = literal_console()
+    _, report = build_from_catalogue(
+        catalog, output, work=work or output.with_name(output.name + ".work"), items=items, settings=settings,
+        per_item=per_item, encoder=encoder, workers=jobs, seed=seed,
+        build=BuildSettings(heads=HeadsConfig(epochs=epochs, seed=seed)), progress=console.print,
+    )  # fmt: skip
+    console.print(f"wrote {output}: {report['version']}, {report['items']} items, content {report['content_sizes']}, "
+                  f"creative {report['creative_sizes']}, collision rate {report['collision_rate']}, "
+                  f"item recall@10 {report['item_recall_at_10']} ({report['build_seconds']} s)")  # fmt: skip
+
+
+@sid_app.command("eval")
+@command
+def evaluate(
+    folder: Annotated[Path, typer.Argument(help="Tokenizer folder (ragvid sid build).", metavar="DIR")],
+    catalog: Annotated[Path | None, typer.Option(
+        help="Catalogue JSON to encode and measure (default: print the build's own metrics).")] = None,
+    items: Annotated[int | None, typer.Option(min=2, help="Measure the first N items of --catalog.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Measure a tokenizer folder: its build metrics, or Table-2 figures on a catalogue's item texts (Recall@K of
+    each item's RQ reconstruction among all items, collision rate, compression ratio)."""
+    from rag_recsys.dsid_model import METRICS_FILE, DSIDModel
+    from rag_recsys.embedding import get_encoder
+    from rag_recsys.grm.datasets import item_text
+    from rag_recsys.metrics import collision_rate, compression_ratio, flat_keys, reconstruction_recall
+    from ragvid.dsid_views import load_catalogue
+
+    try:
+        model = DSIDModel.load(folder)
+    except ValueError as exc:
+        raise InputError("DIR", str(exc)) from None
+    if catalog is None:
+        doc: dict[str, Any] = json.loads((folder / METRICS_FILE).read_text(encoding="utf-8"))
+    else:
+        raw = load_catalogue(catalog, "--catalog")
+        ids = list(raw)[: items or None]
+        vectors = get_encoder(model.config.encoder).encode([item_text(raw[i]) for i in ids])
+        zc, _ = model.embed(model.item_features(vectors))
+        codes = model.content_codebooks.encode_valid(zc, model.content_paths())
+        known = [i for i in ids if i in model.item_codes]
+        same = [model.item_codes[i] == codes[ids.index(i)].tolist() for i in known]
+        doc = {
+            "version": model.version,
+            "catalogue": str(catalog),
+            "items": len(ids),
+            **flat_keys(reconstruction_recall(zc, model.content_codebooks.decode(codes))),
+            "collision_rate": collision_rate(codes),
+            "compression_ratio": compression_ratio(codes),
+            "items_seen_in_build": len(known),
+            "same_path_as_build": round(sum(same) / len(same), 4) if same else None,
+        }
+    if as_json:
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        return
+    table = Table(title=f"{folder} ({model.version})", show_header=False)
+    table.add_column("figure")
+    table.add_column("value")
+    for key, value in doc.items():
+        if not isinstance(value, dict | list):
+            table.add_row(key, str(value))
+    literal_console(stderr=False).print(table)

@@ -60,20 +60,21 @@ from skimage.feature import canny
 from skimage.filters import threshold_otsu
 
 from tools.audio_measure import integrated_lufs_sync, load_mono
-from tools.boundaries import BINS, boundary_strength
+from tools.boundaries import BINS, MIN_GAP_S, SPAN_S, boundary_runs
 from tools.errors import InputError, ToolError
 from tools.ffmpeg import Ffmpeg
 
 FloatArray = npt.NDArray[np.float64]
 U8Array = npt.NDArray[np.uint8]
 
-VERSION = "2"  # bump when a formula changes: stored creative vectors are then stale
+# bump when a formula changes: stored creative vectors are then stale (3: the cut threshold from quiet frames)
+VERSION = "3"
 
 PALETTE_SIZE = 5
 ANALYSIS_WIDTH = 160  # px: frames for look and motion are shrunk to at most this wide
 HIST_WIDTH = 48  # px: the histogram frames, as `tools.boundaries.colour_histograms`
-BOUNDARY_SPAN_S = 0.4  # `tools.boundaries.detect_boundaries` defaults, so cuts agree with the Critic's
-BOUNDARY_MIN_GAP_S = 0.8
+BOUNDARY_SPAN_S = SPAN_S  # the Critic's defaults (`tools.boundaries`), so cuts agree with its
+BOUNDARY_MIN_GAP_S = MIN_GAP_S
 SOFT_TRANSITION_S = 0.1  # s: hard cuts read 0.0, xfades of 0.3 s read 0.2-0.27 (measured on lavfi sources)
 AUDIO_RATE = 22_050  # Hz: enough for onsets and the speech band, half the work of 44.1 kHz
 
@@ -268,30 +269,9 @@ def shot_boundaries(
     threshold: float | None = None,
     min_gap: float = BOUNDARY_MIN_GAP_S,
 ) -> list[ShotBoundary]:
-    """Shot boundaries from per-frame times (N,) and colour histograms (N, BINS³): `tools.boundaries`' rule.
-
-    The strength at frame i is the L1 distance between the histograms of frames i-k and i+k (k = ``span``
-    seconds); each run above ``threshold`` (default: 3 × the median strength, at least 0.5, i.e. a quarter
-    of the pixels changing colour bin) is one boundary at the strength-weighted centre of the run; a run
-    closer than ``min_gap`` seconds to the previous boundary is dropped.
-    """
-    t = np.asarray(times, dtype=np.float64)
-    h = np.asarray(hists, dtype=np.float64)
-    if t.size < 3:
-        return []
-    fps = (t.size - 1) / max(float(t[-1] - t[0]), 1e-6)
-    k = max(1, round(span * fps))
-    strength = boundary_strength(h, k)
-    inner = strength[k:-k] if strength.size > 2 * k else strength
-    level = threshold if threshold is not None else max(0.5, 3.0 * float(np.median(inner)))
-    d = np.diff(np.concatenate([[0], (strength > level).astype(np.int8), [0]]))
-    found: list[ShotBoundary] = []
-    for i, j in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1) - 1, strict=True):
-        # weighted by strength: a cut's plateau is flat, a transition's peaks at its middle
-        centre = float(np.average(t[i : j + 1], weights=strength[i : j + 1]))
-        if not found or centre - found[-1].time_s >= min_gap:
-            found.append(ShotBoundary(centre, float(t[i]), float(t[j])))
-    return found
+    """Shot boundaries from per-frame times (N,) and colour histograms (N, BINS³): `tools.boundaries.boundary_runs`
+    (the rule the Critic's cut check uses), each with the span its change covers."""
+    return [ShotBoundary(*run) for run in boundary_runs(times, hists, span, threshold, min_gap)]
 
 
 def shot_lengths(cut_times: Sequence[float], duration: float) -> list[float]:

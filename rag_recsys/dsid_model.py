@@ -1,0 +1,190 @@
+"""A learned D-SID tokenizer folder: heads, per-channel codebooks, lexicon, metrics and model card.
+
+`rag_recsys.dsid_build` writes it (``ragvid sid build``); `DSIDModel.load` reads it. Layout (every array file an
+uncompressed ``.npz`` with fixed timestamps, so equal builds are byte-identical):
+
+- ``dsid.json`` — format, encoder name, feature dimensions, codebook sizes, heads settings, version;
+- ``heads.npz`` — the heads' weights (``content.*``, ``creative.*``) and the feature standardisation;
+- ``content_codebooks.npz``, ``creative_codebooks.npz`` — `rag_recsys.rqkmeans.RQCodebooks`;
+- ``lexicon.json`` — each item's content path, each content path's items, each creative path's medoid settings;
+- ``metrics.json`` and ``MODEL_CARD.md`` — what the build measured and the data it saw (outside the version).
+
+A view of an item or a render is one feature row: the frozen text encoder's embedding of its words
+(``text_dim``), then its measured creative vector (``creative_dim``, `tools.video.measures.creative_vector`).
+An item known only by its text takes the training mean as its creative half (zero after standardisation):
+text alone says nothing about how a video is made.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from pydantic import BaseModel, Field
+
+from rag_recsys.dsid_heads import DisentangledHeads, HeadsConfig, TrainedHeads
+from rag_recsys.lexicon import path_key
+from rag_recsys.npz import hashed_version, save_arrays
+from rag_recsys.rqkmeans import RQCodebooks
+
+FORMAT = 1
+VERSION_PREFIX = "ragvid-dsid-v1"
+CONFIG_FILE = "dsid.json"
+HEADS_FILE = "heads.npz"
+CONTENT_CODEBOOKS = "content_codebooks.npz"
+CREATIVE_CODEBOOKS = "creative_codebooks.npz"
+LEXICON_FILE = "lexicon.json"
+METRICS_FILE = "metrics.json"
+MODEL_CARD = "MODEL_CARD.md"
+VERSIONED_FILES = (HEADS_FILE, CONTENT_CODEBOOKS, CREATIVE_CODEBOOKS, LEXICON_FILE)
+
+
+class DSIDConfig(BaseModel):
+    """``dsid.json``: what a folder needs to be read back."""
+
+    format: int = FORMAT
+    version: str = ""
+    encoder: str = Field(description="text encoder name (rag_recsys.embedding.ENCODERS)")
+    text_dim: int
+    creative_dim: int
+    creative_features: list[str] = Field(default_factory=list, description="names of the creative vector's values")
+    measures_version: str = ""
+    content_sizes: list[int]
+    creative_sizes: list[int]
+    heads: HeadsConfig
+
+
+class CreativeEntry(BaseModel):
+    """A full creative path: the settings of its medoid render (the render nearest the path's centre)."""
+
+    settings: dict[str, Any]
+    setting_index: int
+    renders: int
+
+
+def folder_version(directory: Path) -> str:
+    return hashed_version(VERSION_PREFIX, directory, VERSIONED_FILES)
+
+
+def item_features(heads: TrainedHeads, text_embeddings: np.ndarray) -> np.ndarray:
+    """(n, text_dim) text embeddings of items without a video → (n, text_dim + creative_dim) feature rows for
+    `heads`: the creative half is the heads' training mean (zero after their standardisation)."""
+    text = np.atleast_2d(np.asarray(text_embeddings, dtype=np.float32))
+    creative = heads.mean[text.shape[1] :]
+    return np.concatenate([text, np.broadcast_to(creative, (len(text), len(creative)))], axis=1)
+
+
+@dataclass
+class DSIDModel:
+    """A loaded (or freshly built) D-SID tokenizer."""
+
+    config: DSIDConfig
+    heads: TrainedHeads
+    content_codebooks: RQCodebooks
+    creative_codebooks: RQCodebooks
+    item_codes: dict[str, list[int]]
+    creative: dict[str, CreativeEntry]
+
+    @property
+    def version(self) -> str:
+        return self.config.version
+
+    def item_features(self, text_embeddings: np.ndarray) -> np.ndarray:
+        """`item_features` with this tokenizer's heads."""
+        return item_features(self.heads, text_embeddings)
+
+    def embed(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(n, text_dim + creative_dim) features → (n, dim) content and creative unit rows."""
+        zc, zk = self.heads.embed(features)
+        if zk is None:
+            raise ValueError("this folder's heads have no creative head")
+        return zc, zk
+
+    def content_paths(self) -> np.ndarray:
+        """(m, depth) the distinct full content paths of the catalogue's items, sorted."""
+        return np.unique(np.array(list(self.item_codes.values()), dtype=np.int64), axis=0)
+
+    def creative_paths(self) -> np.ndarray:
+        """(m, depth) the full creative paths the lexicon lists (each with its medoid settings), sorted."""
+        return np.array(sorted([int(c) for c in key.split("-")] for key in self.creative), dtype=np.int64)
+
+    def encode(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(n, feature) rows → ((n, content depth), (n, creative depth)) code paths, each the nearest valid path
+        of its channel (`RQCodebooks.encode_valid`): an item's, and a creative path with medoid settings."""
+        zc, zk = self.embed(features)
+        return (
+            self.content_codebooks.encode_valid(zc, self.content_paths()),
+            self.creative_codebooks.encode_valid(zk, self.creative_paths()),
+        )
+
+    def settings_of(self, creative_path: Sequence[int]) -> CreativeEntry:
+        """The medoid settings of a full creative path. Raises KeyError for a path no render took."""
+        key = path_key(creative_path)
+        if key not in self.creative:
+            raise KeyError(f"creative path {list(creative_path)} is not in this tokenizer's lexicon "
+                           f"(valid: {', '.join(sorted(self.creative))})")  # fmt: skip
+        return self.creative[key]
+
+    def save(self, directory: Path, lexicon_extra: Mapping[str, Any] | None = None) -> str:
+        """Write the versioned files and ``dsid.json`` into `directory`; returns the version."""
+        directory.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().cpu().numpy() for k, v in self.heads.heads.state_dict().items()}
+        save_arrays(directory / HEADS_FILE, {**state, "_mean": self.heads.mean, "_scale": self.heads.scale})
+        self.content_codebooks.save(directory / CONTENT_CODEBOOKS)
+        self.creative_codebooks.save(directory / CREATIVE_CODEBOOKS)
+        lexicon = {
+            "items": self.item_codes,
+            "creative": {k: v.model_dump() for k, v in sorted(self.creative.items())},
+            **(lexicon_extra or {}),
+        }
+        (directory / LEXICON_FILE).write_text(
+            json.dumps(lexicon, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n", encoding="utf-8"
+        )
+        self.config.version = folder_version(directory)
+        (directory / CONFIG_FILE).write_text(self.config.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        return self.config.version
+
+    @classmethod
+    def load(cls, directory: Path) -> DSIDModel:
+        """Read a folder `save` wrote. Raises ValueError naming the file when one is missing, of another format,
+        or does not match its version (a file was changed after the build)."""
+        path = directory / CONFIG_FILE
+        if not path.is_file():
+            raise ValueError(f"{directory}: not a D-SID tokenizer folder (no {CONFIG_FILE}); build one with "
+                             "`ragvid sid build CATALOG -o DIR`")  # fmt: skip
+        try:
+            config = DSIDConfig.model_validate_json(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise ValueError(f"{path}: not a D-SID tokenizer config: {' '.join(str(exc).split())[:300]}") from None
+        if config.format != FORMAT:
+            raise ValueError(f"{path}: tokenizer format {config.format}, this ragvid reads format {FORMAT}: "
+                             "rebuild it with `ragvid sid build CATALOG -o DIR`")  # fmt: skip
+        missing = [name for name in VERSIONED_FILES if not (directory / name).is_file()]
+        if missing:
+            raise ValueError(f"{directory}: missing {', '.join(missing)}")
+        if folder_version(directory) != config.version:
+            raise ValueError(f"{directory}: files do not match version {config.version} in {CONFIG_FILE} "
+                             "(changed after the build?)")  # fmt: skip
+        with np.load(directory / HEADS_FILE) as arrays:
+            state = {k: torch.as_tensor(arrays[k]) for k in arrays.files if not k.startswith("_")}
+            mean, scale = arrays["_mean"], arrays["_scale"]
+        in_dim = config.text_dim + config.creative_dim
+        heads = DisentangledHeads(in_dim, config.heads.dim, config.heads.hidden, creative=True)
+        heads.load_state_dict(state)
+        lexicon = json.loads((directory / LEXICON_FILE).read_text(encoding="utf-8"))
+        return cls(
+            config=config,
+            heads=TrainedHeads(heads, mean, scale),
+            content_codebooks=RQCodebooks.load(directory / CONTENT_CODEBOOKS),
+            creative_codebooks=RQCodebooks.load(directory / CREATIVE_CODEBOOKS),
+            item_codes={str(k): list(v) for k, v in lexicon["items"].items()},
+            creative={k: CreativeEntry.model_validate(v) for k, v in lexicon["creative"].items()},
+        )
+
+
+__all__ = ["CreativeEntry", "DSIDConfig", "DSIDModel", "folder_version", "item_features"]

@@ -1,0 +1,206 @@
+"""The shell half of a D-SID build: catalogue → draft renders → views read back → `rag_recsys.dsid_build`.
+
+``ragvid sid build CATALOG -o DIR`` runs `build_from_catalogue`; ``bench/dsid.py`` uses the same pieces on
+held-out items. A view of a render is what the tokenizer sees of a video: the words it carries (its soft
+subtitle track, or OCR of its frames when the track is stripped: `tools.video.words`) and its measured creative
+vector (`tools.video.measures`). Views are cached beside each draft (``<draft>.<source>.views.json``), so an
+interrupted build resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from rag_recsys.catalogue import product_meta
+from rag_recsys.dsid_build import BuildSettings, RenderViews, build_dsid
+from rag_recsys.dsid_model import DSIDModel
+from rag_recsys.embedding import ENCODERS, E5Encoder, TextEncoder, get_encoder
+from rag_recsys.grm.datasets import item_text
+from ragvid.drafts import DRAFT_VERSION, DraftSettings, render_drafts
+from tools.errors import InputError
+from tools.video.measures import CREATIVE_VECTOR_NAMES, creative_vector, measure_video
+from tools.video.measures import VERSION as MEASURES_VERSION
+from tools.video.words import ocr_text, subtitle_track
+
+Source = Literal["track", "ocr"]
+DEFAULT_SETTINGS = 24
+DEFAULT_PER_ITEM = 2
+
+
+EMBED_BATCH = 256
+
+
+def embed_texts(encoder: TextEncoder, texts: Sequence[str], progress: Callable[[str], None]) -> np.ndarray:
+    """(n, dim) float32 embeddings of `texts`, `EMBED_BATCH` at a time with a progress line each (e5 reads a long
+    item text in a few tenths of a second on one core)."""
+    start, out = time.perf_counter(), []
+    for i in range(0, len(texts), EMBED_BATCH):
+        out.append(encoder.encode(list(texts[i : i + EMBED_BATCH])).astype(np.float32))
+        done = min(i + EMBED_BATCH, len(texts))
+        progress(f"embedded {done}/{len(texts)} texts with {encoder.name} ({time.perf_counter() - start:.0f} s)")
+    return np.concatenate(out) if out else np.zeros((0, 0), dtype=np.float32)
+
+
+def load_catalogue(path: Path, field: str = "CATALOG") -> dict[str, dict[str, Any]]:
+    """A catalogue file: ``{item id: {title, brand, categories, description}}`` (a data set's
+    ``<Name>.item.json``, or a model folder's ``catalogue.json``). Raises InputError naming `field` when it is
+    missing, not JSON, not such an object, or holds fewer than two items with a title."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(field, f"file not found: {path}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(field, f"{path}: cannot read as JSON: {' '.join(str(exc).split())}") from None
+    if not isinstance(raw, dict):
+        raise InputError(field, f"{path}: expected an object of item id → {{title, brand, categories, description}}")
+    items = {str(k): v for k, v in raw.items() if isinstance(v, dict) and str(v.get("title") or "").strip()}
+    if len(items) < 2:
+        raise InputError(field, f"{path}: {len(items)} item(s) with a title; a tokenizer needs two or more")
+    return items
+
+
+def settings_plan(n_items: int, settings: int, per_item: int, seed: int = 0) -> np.ndarray:
+    """(n_items, per_item) setting rows: each item gets `per_item` distinct settings, drawn so every setting is used
+    about equally often (a shuffled round robin). Raises ValueError when `per_item` > `settings`."""
+    if per_item > settings:
+        raise ValueError(f"{per_item} renders per item need as many settings, got {settings}")
+    rng = np.random.default_rng(seed)
+    slots = np.concatenate([rng.permutation(settings) for _ in range(-(-n_items * per_item // settings) + 1)])
+    plan = np.zeros((n_items, per_item), dtype=np.int64)
+    used = 0
+    for i in range(n_items):
+        row: list[int] = []
+        while len(row) < per_item:
+            if int(slots[used]) not in row:
+                row.append(int(slots[used]))
+            used += 1
+        plan[i] = row
+    return plan
+
+
+def _read(video: Path, source: Source, language: str) -> tuple[str, list[float]]:
+    cache = video.with_name(f"{video.stem}.{source}.views.json")
+    if cache.exists():
+        doc = json.loads(cache.read_text(encoding="utf-8"))
+        return str(doc["text"]), [float(v) for v in doc["creative"]]
+    if source == "track":
+        text = "\n".join(" ".join(c.text.split()) for c in subtitle_track(video) or [])
+    else:
+        text = ocr_text(video, language).text
+    vector = [round(float(v), 6) for v in creative_vector(measure_video(video))]
+    partial = cache.with_suffix(".partial")
+    partial.write_text(json.dumps({"text": text, "creative": vector}, ensure_ascii=False), encoding="utf-8")
+    os.replace(partial, cache)
+    return text, vector
+
+
+def read_views(
+    videos: Sequence[Path],
+    source: Source,
+    *,
+    languages: Sequence[str] | None = None,
+    workers: int = 2,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[list[str], np.ndarray]:
+    """The words (from the soft subtitle track, or OCR of the frames as if the track were stripped) and the
+    (n, creative_dim) creative vectors of `videos`, cached per video."""
+    say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
+    langs = list(languages or ["en"] * len(videos))
+    start, done, every = time.perf_counter(), 0, max(1, len(videos) // 20)
+
+    def one(i: int) -> tuple[str, list[float]]:
+        nonlocal done
+        out = _read(videos[i], source, langs[i])
+        done += 1
+        if done % every == 0 or done == len(videos):
+            say(f"read {source} {done}/{len(videos)} ({time.perf_counter() - start:.0f} s)")
+        return out
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        read = list(pool.map(one, range(len(videos))))
+    return [t for t, _ in read], np.asarray([v for _, v in read], dtype=np.float32)
+
+
+def render_views(
+    metas: Sequence[Mapping[str, Any]],
+    plan: np.ndarray,
+    settings: Sequence[DraftSettings],
+    work: Path,
+    encoder: TextEncoder,
+    source: Source = "track",
+    *,
+    workers: int = 2,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[RenderViews, list[Path]]:
+    """Render every (item, setting) of `plan` ((n_items, per_item) setting rows) as a draft into `work`, read its
+    views from `source` and embed the words with `encoder`."""
+    jobs = [(metas[i], settings[int(s)]) for i in range(len(plan)) for s in plan[i]]
+    videos = render_drafts(jobs, work, workers=workers, progress=progress)
+    languages = [str(meta.get("language") or "en") for meta, _ in jobs]
+    texts, creative = read_views(videos, source, languages=languages, workers=workers, progress=progress)
+    # a render whose words were not read still has a look: an empty text embeds as the encoder's "nothing"
+    views = RenderViews(
+        text=encoder.encode(texts).astype(np.float32),
+        creative=creative,
+        item=np.repeat(np.arange(len(plan)), plan.shape[1]),
+        setting=plan.reshape(-1),
+    )
+    return views, videos
+
+
+def build_from_catalogue(
+    catalogue: Path,
+    out_dir: Path,
+    *,
+    work: Path,
+    items: int | None = None,
+    settings: int = DEFAULT_SETTINGS,
+    per_item: int = DEFAULT_PER_ITEM,
+    encoder: str = E5Encoder.name,
+    build: BuildSettings | None = None,
+    workers: int = 2,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[DSIDModel, dict[str, Any]]:
+    """`rag_recsys.dsid_build.build_dsid` on a catalogue file: its first `items` items (all by default), each
+    rendered as `per_item` drafts over `settings` points of `DraftSettings.space`. Raises InputError for a bad
+    catalogue or option."""
+    say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
+    raw = load_catalogue(catalogue)
+    if encoder not in ENCODERS:
+        raise InputError("--encoder", f"unknown text encoder {encoder!r} (known: {', '.join(ENCODERS)})")
+    ids = list(raw)[: items or None]
+    if len(ids) < 2:
+        raise InputError("--items", "a tokenizer needs two or more items")
+    if settings < 2 or not 1 <= per_item <= settings:
+        raise InputError("--per-item", f"{per_item} renders per item need 1 ≤ per-item ≤ settings ({settings})")
+    space = DraftSettings.space(settings, seed=seed)
+    metas = [product_meta(raw[i]) for i in ids]
+    plan = settings_plan(len(ids), settings, per_item, seed)
+    text_encoder = get_encoder(encoder)
+    say(f"{len(ids)} items × {per_item} drafts over {settings} creative settings into {work}")
+    views, _ = render_views(metas, plan, space, work, text_encoder, workers=workers, progress=say)
+    item_vectors = embed_texts(text_encoder, [item_text(raw[i]) for i in ids], say)
+    card = {
+        "catalogue": f"{catalogue.name} ({len(raw)} items; the first {len(ids)} used)",
+        "item text": "title, brand, the two most specific categories, the first 300 characters of the description",
+        "renders": f"ragvid.drafts v{DRAFT_VERSION} at 270×480, words read from the soft subtitle track",
+    }
+    return build_dsid(
+        out_dir, item_ids=ids, item_titles=[str(raw[i]["title"]) for i in ids], item_text=item_vectors,
+        views=views, settings=[s.model_dump() for s in space], encoder=encoder,
+        creative_features=list(CREATIVE_VECTOR_NAMES), measures_version=MEASURES_VERSION, card=card,
+        build=build, progress=say,
+    )  # fmt: skip
+
+
+__all__ = ["build_from_catalogue", "embed_texts", "load_catalogue", "read_views", "render_views", "settings_plan"]
