@@ -14,11 +14,24 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from tools.scripts import unspaced
+
 CATALOGUE = "catalogue.json"
 MAX_SELLING_POINTS = 3
-# narration lines: long description sentences overrun the shot they are spoken over
+# narration lines: long description sentences overrun the shot they are spoken over; a sentence written
+# without spaces (Chinese, Japanese) says as much in fewer characters
 SELLING_POINT_CHARS = (20, 140)
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+SELLING_POINT_MIN_UNSPACED = 8
+# sentence ends: Latin punctuation before a space; the CJK, Arabic and Devanagari full stops, marks and danda
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[。！？؟।])\s*")
+
+
+def categories_of(raw: Mapping[str, Any]) -> list[str]:
+    """An entry's categories, broadest first: the Amazon files' one comma-separated string, or a JSON list of
+    names (each name kept whole)."""
+    value = raw.get("categories")
+    names = value if isinstance(value, list) else str(value or "").split(",")
+    return [" ".join(str(c).split()) for c in names if str(c).strip()]
 
 
 def clip(text: str, limit: int) -> str:
@@ -40,12 +53,14 @@ def product_meta(raw: Mapping[str, Any]) -> dict[str, Any]:
     for sentence in _SENTENCE.split(" ".join(str(raw.get("description") or "").split())):
         sentence = sentence.strip()
         lo, hi = SELLING_POINT_CHARS
+        if any(unspaced(ch) for ch in sentence):
+            lo = SELLING_POINT_MIN_UNSPACED
         if lo <= len(sentence) <= hi and sentence.lower() not in {p.lower() for p in points}:
             points.append(sentence)
         if len(points) == MAX_SELLING_POINTS:
             break
     if not points:
-        categories = [c.strip() for c in str(raw.get("categories") or "").split(",") if c.strip()]
+        categories = categories_of(raw)
         points = [clip(categories[-1], 200)] if categories else []
     meta: dict[str, Any] = {"selling_points": points}
     if title:

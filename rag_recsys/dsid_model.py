@@ -95,11 +95,29 @@ class DSIDModel:
         return self.config.version
 
     def item_features(self, text_embeddings: np.ndarray) -> np.ndarray:
-        """`item_features` with this tokenizer's heads."""
-        return item_features(self.heads, text_embeddings)
+        """(n, text_dim) text embeddings of items without a video → (n, text_dim + creative_dim) feature rows (the
+        creative half at the training mean). Raises ValueError for another width."""
+        text = np.atleast_2d(np.asarray(text_embeddings, dtype=np.float32))
+        if text.shape[1] != self.config.text_dim:
+            raise ValueError(f"text embeddings of width {text.shape[1]}; this tokenizer's encoder "
+                             f"({self.config.encoder}) gives {self.config.text_dim}")  # fmt: skip
+        return item_features(self.heads, text)
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, content depth) content paths of item texts (e.g. `rag_recsys.grm.datasets.item_text` of catalogue
+        entries), embedded by the encoder the folder was built with (loaded on first use)."""
+        from rag_recsys.embedding import get_encoder
+
+        vectors = get_encoder(self.config.encoder).encode(list(texts))
+        return self.encode(self.item_features(vectors))[0]
 
     def embed(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(n, text_dim + creative_dim) features → (n, dim) content and creative unit rows."""
+        """(n, text_dim + creative_dim) features → (n, dim) content and creative unit rows. Raises ValueError for
+        another width."""
+        width = self.config.text_dim + self.config.creative_dim
+        if np.ndim(features) != 2 or np.shape(features)[1] != width:
+            raise ValueError(f"features of shape {np.shape(features)}; this tokenizer reads (n, {width}): "
+                             f"{self.config.text_dim} text + {self.config.creative_dim} creative values")  # fmt: skip
         zc, zk = self.heads.embed(features)
         if zk is None:
             raise ValueError("this folder's heads have no creative head")
@@ -154,6 +172,8 @@ class DSIDModel:
         """Read a folder `save` wrote. Raises ValueError naming the file when one is missing, of another format,
         or does not match its version (a file was changed after the build)."""
         path = directory / CONFIG_FILE
+        if not directory.is_dir():
+            raise ValueError(f"{directory}: no such folder")
         if not path.is_file():
             raise ValueError(f"{directory}: not a D-SID tokenizer folder (no {CONFIG_FILE}); build one with "
                              "`ragvid sid build CATALOG -o DIR`")  # fmt: skip

@@ -152,6 +152,9 @@ def fit(X: np.ndarray, sizes: list[int], seed: int = DEFAULT_SEED, niter: int = 
                 seed=seed + level,
                 # The default cap (256 points per centroid) subsamples randomly; use everything.
                 max_points_per_centroid=max(256, residual.shape[0] // k + 1),
+                # faiss only warns below 39 points per centroid; small catalogues are fine, and the warning reached
+                # the command line's output as if something had failed
+                min_points_per_centroid=1,
                 verbose=False,
             )
             km.train(residual)

@@ -189,6 +189,9 @@ def render_drafts(
     say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
     start, done = time.perf_counter(), 0
     every = max(1, len(jobs) // 20)
+    cached = sum((folder / f"{draft_key(meta, settings)}.mp4").exists() for meta, settings in jobs)
+    if cached:
+        say(f"drafts: {cached} of {len(jobs)} already rendered in {folder}, {len(jobs) - cached} to render")
 
     def one(job: tuple[Mapping[str, Any], DraftSettings]) -> Path:
         nonlocal done

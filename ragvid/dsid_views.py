@@ -22,7 +22,7 @@ import numpy as np
 
 from rag_recsys.catalogue import product_meta
 from rag_recsys.dsid_build import BuildSettings, RenderViews, build_dsid
-from rag_recsys.dsid_model import DSIDModel
+from rag_recsys.dsid_model import CONFIG_FILE, DSIDModel
 from rag_recsys.embedding import ENCODERS, E5Encoder, TextEncoder, get_encoder
 from rag_recsys.grm.datasets import item_text
 from ragvid.drafts import DRAFT_VERSION, DraftSettings, render_drafts
@@ -87,8 +87,12 @@ def settings_plan(n_items: int, settings: int, per_item: int, seed: int = 0) -> 
     return plan
 
 
+def _cache_of(video: Path, source: Source) -> Path:
+    return video.with_name(f"{video.stem}.{source}.views.json")
+
+
 def _read(video: Path, source: Source, language: str) -> tuple[str, list[float]]:
-    cache = video.with_name(f"{video.stem}.{source}.views.json")
+    cache = _cache_of(video, source)
     if cache.exists():
         doc = json.loads(cache.read_text(encoding="utf-8"))
         return str(doc["text"]), [float(v) for v in doc["creative"]]
@@ -116,6 +120,9 @@ def read_views(
     say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
     langs = list(languages or ["en"] * len(videos))
     start, done, every = time.perf_counter(), 0, max(1, len(videos) // 20)
+    cached = sum(_cache_of(video, source).exists() for video in videos)
+    if cached:
+        say(f"read {source}: {cached} of {len(videos)} already read, {len(videos) - cached} to read")
 
     def one(i: int) -> tuple[str, list[float]]:
         nonlocal done
@@ -175,6 +182,11 @@ def build_from_catalogue(
     rendered as `per_item` drafts over `settings` points of `DraftSettings.space`. Raises InputError for a bad
     catalogue or option."""
     say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError("--output", f"{out_dir} is a file: give a folder for the tokenizer")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / CONFIG_FILE).is_file():
+        raise InputError("--output", f"{out_dir} holds other files: give a new or empty folder, or a tokenizer "
+                                     "folder to replace")  # fmt: skip
     raw = load_catalogue(catalogue)
     if encoder not in ENCODERS:
         raise InputError("--encoder", f"unknown text encoder {encoder!r} (known: {', '.join(ENCODERS)})")

@@ -143,3 +143,37 @@ def test_a_bad_catalogue_is_named(tmp_path: Path, content: str | None, says: str
     result = runner.invoke(sid_app, ["build", str(catalogue), "-o", str(tmp_path / "out")])
     assert result.exit_code == 2 and "CATALOG" in result.output and says in result.output, result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_an_output_that_is_a_file_or_a_foreign_folder_is_refused_before_any_render(
+    built: tuple[Path, Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    _, catalogue, _ = built
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "readme.txt").write_text("mine")
+    for out, says in (("afile", "is a file"), ("notes", "holds other files")):
+        result = runner.invoke(sid_app, ["build", str(catalogue), "-o", str(tmp_path / out), *ARGS])
+        assert result.exit_code == 2 and "--output" in result.output and says in result.output, result.output
+    assert not (tmp_path / "afile.work").exists() and sorted(p.name for p in (tmp_path / "notes").iterdir()) == [
+        "readme.txt"
+    ]
+
+
+def test_eval_options_and_folders_are_named(built: tuple[Path, Path, dict[str, Any]], tmp_path: Path) -> None:
+    folder, _, _ = built
+    result = runner.invoke(sid_app, ["eval", str(folder), "--items", "3"])
+    assert result.exit_code == 2 and "--items" in result.output and "--catalog" in result.output
+    result = runner.invoke(sid_app, ["eval", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2 and "no such folder" in result.output
+
+
+def test_the_model_names_the_width_it_reads_and_encodes_texts(built: tuple[Path, Path, dict[str, Any]]) -> None:
+    folder, _, _ = built
+    model = DSIDModel.load(folder)
+    with pytest.raises(ValueError, match="width 10; this tokenizer's encoder"):
+        model.item_features(np.zeros(10))
+    with pytest.raises(ValueError, match=r"reads \(n, 434\)"):
+        model.encode(np.zeros((1, 5)))
+    paths = model.encode_texts([PRODUCTS[3][0]])
+    assert paths.shape == (1, 3) and paths[0].tolist() in [list(p) for p in model.item_codes.values()]

@@ -61,6 +61,17 @@ def test_product_meta_falls_back_to_the_category_and_clips_titles() -> None:
     assert "brand" not in meta
 
 
+def test_categories_may_be_a_list_and_unspaced_sentences_are_selling_points() -> None:
+    from rag_recsys.grm.datasets import item_text
+
+    raw = {"title": "有机绿茶 100克", "brand": "西湖龙井", "categories": ["食品", "茶叶, 绿茶"],
+           "description": "来自杭州西湖的春季新茶，清香回甘。每盒二十包，独立包装。太短。"}  # fmt: skip
+    # a list keeps each name whole (no "['食品'" on screen); "。" ends a sentence and 8 characters make one
+    assert product_meta(raw)["selling_points"] == ["来自杭州西湖的春季新茶，清香回甘。", "每盒二十包，独立包装。"]
+    assert item_text(raw).startswith("有机绿茶 100克. 西湖龙井. 食品, 茶叶, 绿茶. 来自")
+    assert product_meta({"title": "Beaker", "categories": ["Lab", "Glassware"]})["selling_points"] == ["Glassware"]
+
+
 # --- user files ----------------------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rag_recsys.catalogue import categories_of
 from rag_recsys.grm.data import (
     ItemCodes,
     item_codes,
@@ -75,7 +76,7 @@ def item_text(meta: dict[str, Any]) -> str:
     """Product name first (the tokenizer reads the head noun from the first sentence), then the brand,
     the most specific categories and the start of the description."""
     title = str(meta.get("title") or "").strip().rstrip(".")
-    categories = [c.strip() for c in str(meta.get("categories") or "").split(",") if c.strip()]
+    categories = categories_of(meta)
     parts = [title, str(meta.get("brand") or "").strip(), ", ".join(categories[-2:]),
              str(meta.get("description") or "").strip()[:300]]
     return ". ".join(p for p in parts if p)

@@ -220,6 +220,8 @@ def evaluate(
     from rag_recsys.metrics import collision_rate, compression_ratio, flat_keys, reconstruction_recall
     from ragvid.dsid_views import load_catalogue
 
+    if items is not None and catalog is None:
+        raise InputError("--items", "applies with --catalog (the build's own metrics cover all its items)")
     try:
         model = DSIDModel.load(folder)
     except ValueError as exc:
