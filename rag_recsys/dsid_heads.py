@@ -43,7 +43,9 @@ class HeadsConfig(BaseModel):
     creative_weight: float = Field(default=1.0, ge=0, description="γ1 of Eq. 8")
     orth_weight: float = Field(default=0.5, ge=0, description="γ2 of Eq. 8")
     epochs: int = Field(default=60, ge=1)
-    batch_groups: int = Field(default=32, ge=2, description="content groups (products) drawn per batch")
+    # 256 products a batch, not 32: on bench/dsid.py's renders the harder in-batch negatives raised held-out
+    # Recall@10 0.926 → 0.955 and content agreement 0.76 → 0.80, and took the leakage probe from 0.105 to chance
+    batch_groups: int = Field(default=256, ge=2, description="content groups (products) drawn per batch")
     lr: float = Field(default=2e-3, gt=0)
     weight_decay: float = Field(default=1e-4, ge=0)
     seed: int = 0

@@ -57,7 +57,8 @@ def test_orthogonality_loss_is_the_mean_squared_cosine() -> None:
 
 def test_heads_separate_what_from_how(views: tuple[np.ndarray, ...]) -> None:
     X, products, settings = views
-    trained = train_heads(X, products, settings, HeadsConfig(epochs=60))
+    # 80 products: 32 a batch gives several steps an epoch
+    trained = train_heads(X, products, settings, HeadsConfig(epochs=60, batch_groups=32))
     zc, zk = trained.embed(X)
     assert zk is not None
     chance = np.bincount(settings).max() / len(settings)
