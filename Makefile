@@ -22,9 +22,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e .
 	touch $(STAMP)
 
-# the test tools, the local LLM server (llama-cpp-python compiles for 3-5 min) and langgraph-cli
+# the test tools, the local LLM server (llama-cpp-python compiles for 3-5 min) and langgraph-cli. llama.cpp is
+# built for x86-64 with AVX2 (GGML_NATIVE=OFF), not for this CPU: a native build on a Xeon with AMX segfaults on
+# the first prompt of more than one token (ggml_backend_amx_mul_mat, ggml-org/llama.cpp#20824)
 $(DEV_STAMP): $(STAMP)
-	$(PY) -m pip install -q -e '.[dev]'
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PY) -m pip install -q -e '.[dev]'
 	touch $(DEV_STAMP)
 
 system:
