@@ -170,7 +170,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         rows[f"b_{source}"] = view_figures(base_heads, base_books, base_valid, texts_views, zb_items[held])
         rows[f"c_{source}"] = view_figures(model.heads, model.content_codebooks, model.content_paths(), texts_views,
                                            zc_items[held])  # fmt: skip
-        _, creative_codes = model.encode(texts_views.features())
+        _, zk = model.embed(texts_views.features())
+        creative_codes = model.creative_codebooks.encode_valid(zk, model.creative_paths())
         rows[f"c_{source}"]["creative_agreement"] = m.code_agreement(creative_codes, texts_views.setting)
     for name, codes in (("b", base_codes), ("c", dsid_codes)):
         for source in ("track", "ocr"):

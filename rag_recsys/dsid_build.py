@@ -215,19 +215,18 @@ def build_dsid(
             f"train_{k}": v
             for k, v in view_figures(heads, model.content_codebooks, model.content_paths(), views, zc_items).items()
         },
-        "train_creative_agreement": m.code_agreement(model.encode(views.features())[1], views.setting),
+        # the creative half of `DSIDModel.encode`, on the embeddings already at hand
+        "train_creative_agreement": m.code_agreement(
+            model.creative_codebooks.encode_valid(zk, model.creative_paths()), views.setting
+        ),
         "creative_paths": len(model.creative),
         "heads_seconds": heads.seconds,
         "heads_final_loss": heads.history[-1] if heads.history else {},
     }
     report["build_seconds"] = round(time.perf_counter() - start, 1)
-    (out_dir / METRICS_FILE).write_text(_json(report), encoding="utf-8")
+    (out_dir / METRICS_FILE).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (out_dir / MODEL_CARD).write_text(model_card(report, card or {}), encoding="utf-8")
     return model, report
-
-
-def _json(doc: Mapping[str, Any]) -> str:
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
 def model_card(report: Mapping[str, Any], card: Mapping[str, Any]) -> str:

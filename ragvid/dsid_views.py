@@ -29,7 +29,7 @@ from ragvid.drafts import DRAFT_VERSION, DraftSettings, render_drafts
 from tools.errors import InputError
 from tools.video.measures import CREATIVE_VECTOR_NAMES, creative_vector, measure_video
 from tools.video.measures import VERSION as MEASURES_VERSION
-from tools.video.words import ocr_text, subtitle_track
+from tools.video.words import cue_text, ocr_text, subtitle_track
 
 Source = Literal["track", "ocr"]
 DEFAULT_SETTINGS = 24
@@ -96,10 +96,7 @@ def _read(video: Path, source: Source, language: str) -> tuple[str, list[float]]
     if cache.exists():
         doc = json.loads(cache.read_text(encoding="utf-8"))
         return str(doc["text"]), [float(v) for v in doc["creative"]]
-    if source == "track":
-        text = "\n".join(" ".join(c.text.split()) for c in subtitle_track(video) or [])
-    else:
-        text = ocr_text(video, language).text
+    text = cue_text(subtitle_track(video) or []) if source == "track" else ocr_text(video, language).text
     vector = [round(float(v), 6) for v in creative_vector(measure_video(video))]
     partial = cache.with_suffix(".partial")
     partial.write_text(json.dumps({"text": text, "creative": vector}, ensure_ascii=False), encoding="utf-8")

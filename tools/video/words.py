@@ -413,6 +413,11 @@ def _merge(tracks: list[_Track], readings: Sequence[_Reading], index: int, t: fl
 # --------------------------------------------------------------------------------------------- both
 
 
+def cue_text(cues: Sequence[Cue]) -> str:
+    """The words of a subtitle track: one line per cue (a cue wrapped over lines is one text)."""
+    return "\n".join(" ".join(c.text.split()) for c in cues)
+
+
 def video_text(path: Path, language: str = "en", **ocr_options: Any) -> VideoText:
     """The words `path` carries: its subtitle track when it has one with text, else `ocr_text` (with
     `ocr_options`). `language` is checked either way, so a bad tag fails the same on every video.
@@ -420,14 +425,12 @@ def video_text(path: Path, language: str = "en", **ocr_options: Any) -> VideoTex
     tesseract_language(language)
     cues = subtitle_track(path)
     if cues:
-        # a cue wrapped over lines is one text: one line of `text` per cue
-        text = "\n".join(" ".join(c.text.split()) for c in cues)
-        return VideoText(source="subtitle_track", language=language, text=text, cues=cues)
+        return VideoText(source="subtitle_track", language=language, text=cue_text(cues), cues=cues)
     ocr = ocr_text(path, language, **ocr_options)
     return VideoText(source="ocr", language=language, text=ocr.text, ocr=ocr)
 
 
 __all__ = [
-    "Binarise", "Cue", "OcrLine", "OcrResult", "VideoText", "ocr_text", "prepare", "sample_times",
+    "Binarise", "Cue", "OcrLine", "OcrResult", "VideoText", "cue_text", "ocr_text", "prepare", "sample_times",
     "subtitle_track", "tesseract_language", "track_language", "video_text",
 ]  # fmt: skip
