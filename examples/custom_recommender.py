@@ -2,7 +2,7 @@
 
 Any object with ``recommend(user_context, k) -> list[ScoredDSID]`` will do. This one needs no trained
 model: it ranks a small catalogue of SID files by how close each product's text is to what the user
-touched (MiniLM cosine, best match over the history), and keeps the user's creative wish through the
+touched (the tokenizer encoder's cosine, best match over the history), and keeps the user's creative wish through the
 stock chooser (their ``style``, else the look they saw most, else the default).
 
     python examples/custom_recommender.py examples/users/barista.json -o /tmp/rag.mp4
@@ -27,7 +27,7 @@ from rag_recsys.recommender import (
     resolve_history,
 )
 from rag_recsys.sidfile import LoadedSid, load_sid_file
-from rag_recsys.tokenizer import DSIDTokenizer
+from rag_recsys.tokenizers import Tokenizer
 from ragvid.settings import Settings
 
 CATALOGUE = sorted((Path(__file__).parent / "sids").glob("*.json"))
@@ -36,7 +36,7 @@ CATALOGUE = sorted((Path(__file__).parent / "sids").glob("*.json"))
 class SimilarProductsRecommender:
     """Content-based ranking of a fixed set of SID files against the user's history texts."""
 
-    def __init__(self, sid_files: Sequence[Path], tokenizer: DSIDTokenizer) -> None:
+    def __init__(self, sid_files: Sequence[Path], tokenizer: Tokenizer) -> None:
         self.tokenizer = tokenizer
         self.products: list[LoadedSid] = [load_sid_file(p, tokenizer) for p in sid_files]
         self.vectors = tokenizer.encoder.encode([p.product_text for p in self.products])

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from agents.policy import Policy, RulePolicy
 from graphs.state import ASPECTS
-from rag_recsys.tokenizer import DSIDTokenizer
+from rag_recsys.tokenizers import Tokenizer, default_tokenizer
 from tools.cache import ToolCache
 from tools.ffmpeg import Ffmpeg, shipped
 from tools.limits import MAX_REFLECTIONS
@@ -82,9 +82,9 @@ class RunContext:
                               threads=self.threads)  # fmt: skip
 
     @functools.cached_property
-    def tokenizer(self) -> DSIDTokenizer:
+    def tokenizer(self) -> Tokenizer:
         """The shipped D-SID tokenizer, loaded on first use and kept for the context's life."""
-        return DSIDTokenizer.load_default()
+        return default_tokenizer()
 
 
 def default_toolbox(cache: ToolCache, tts: str = "auto", ffmpeg: Ffmpeg | None = None) -> Toolbox:

@@ -28,7 +28,7 @@ from rag_recsys import metrics as m
 from rag_recsys import rqkmeans
 from rag_recsys.creative import CREATIVE_SIZES, LOOKS, RHYTHMS, all_styles
 from rag_recsys.embedding import TextEncoder, get_text_encoder
-from rag_recsys.lexicon import path_key
+from rag_recsys.lexicon import path_key, prefix_groups, prefix_meanings
 from rag_recsys.product_queries import PRODUCT_QUERIES
 from rag_recsys.taxonomy import PACKAGED_TAXONOMY, category_text, leaf, load_taxonomy, topic
 from rag_recsys.tokenizer import (
@@ -43,41 +43,18 @@ from rag_recsys.tokenizer import (
 )
 
 CONTENT_SIZES = [128, 32, 16]
-MAX_ENTITIES, MAX_TOPICS, MAX_TITLES = 8, 3, 3
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
-def prefix_meaning(paths: list[str], emb: np.ndarray, members: list[int]) -> dict[str, object]:
-    centre = _unit(emb[members].mean(axis=0))
-    # Stable sort on member index keeps ties (duplicate embeddings) deterministic.
-    order = sorted(members, key=lambda i: (-float(emb[i] @ centre), i))
-    entities: list[str] = []
-    for i in order:
-        if leaf(paths[i]) not in entities:
-            entities.append(leaf(paths[i]))
-        if len(entities) == MAX_ENTITIES:
-            break
-    topics = [t for t, _ in Counter(topic(paths[i]) for i in members).most_common(MAX_TOPICS)]
-    return {
-        "entities": entities,
-        "topics": topics,
-        "titles": [paths[i] for i in order[:MAX_TITLES]],
-        "size": len(members),
-    }
-
-
 def build_lexicon(
     paths: list[str], emb: np.ndarray, codes: np.ndarray, sizes: list[int], member_emb: np.ndarray
 ) -> tuple[dict[str, object], np.ndarray, np.ndarray]:
     """Lexicon JSON document, member vectors sorted by full path, and each member's full-path row."""
-    groups: dict[tuple[int, ...], list[int]] = {}
-    for i, row in enumerate(codes.tolist()):
-        for depth in range(1, len(row) + 1):
-            groups.setdefault(tuple(row[:depth]), []).append(i)
-    content = {path_key(p): prefix_meaning(paths, emb, groups[p]) for p in sorted(groups)}
+    groups = prefix_groups(codes)
+    content = prefix_meanings(groups, emb, [leaf(p) for p in paths], [topic(p) for p in paths], paths)
     full = [p for p in sorted(groups) if len(p) == codes.shape[1]]
     order = [i for p in full for i in groups[p]]  # members grouped by path in lexicon order
     rows = np.array([j for j, p in enumerate(full) for _ in groups[p]], dtype=np.int32)

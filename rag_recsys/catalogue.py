@@ -46,7 +46,7 @@ def clip(text: str, limit: int) -> str:
 def product_meta(raw: Mapping[str, Any]) -> dict[str, Any]:
     """SID-file ``meta`` (see ``rag_recsys.sidfile.ProductMeta``) from a catalogue entry: the title as the
     product, the brand, up to three description sentences of narration length as selling points (the most
-    specific category when the description has none)."""
+    specific category other than the title when the description has none)."""
     title = clip(str(raw.get("title") or "").rstrip(". "), 120)
     brand = clip(str(raw.get("brand") or ""), 120)
     points: list[str] = []
@@ -60,8 +60,9 @@ def product_meta(raw: Mapping[str, Any]) -> dict[str, Any]:
         if len(points) == MAX_SELLING_POINTS:
             break
     if not points:
-        categories = categories_of(raw)
-        points = [clip(categories[-1], 200)] if categories else []
+        # the most specific category that is not the title itself (a taxonomy category is titled by its leaf)
+        named = [c for c in categories_of(raw) if c.lower() != title.lower()]
+        points = [clip(named[-1], 200)] if named else []
     meta: dict[str, Any] = {"selling_points": points}
     if title:
         meta["product"] = title

@@ -1,4 +1,4 @@
-"""Creative channel of the D-SID: 2 layers, look (atmosphere) × rhythm, from the renderer's style space.
+"""Creative channel of the D-SID: the renderer's style space, look (atmosphere) × rhythm.
 
 Unlike the content channel this codebook is designed, not learned: its "catalog" is the set of
 settings the renderer can realise, and every one of the 10 × 5 paths must map to reproducible
@@ -6,16 +6,24 @@ render settings. Looks fix what a frame looks like (palette, type, camera, music
 time (shot and transition length, tempo, voice rate). Codes are the list indices below, so never
 reorder these tables without bumping the tokenizer version (the version hash covers the lexicon
 file that embeds them).
+
+A learned tokenizer (`rag_recsys.learned_tokenizer`) has no grid: each of its creative paths keeps the draft
+settings of its medoid render (`ragvid.drafts.DraftSettings`), and `style_of_settings` turns those into the
+style the agents render: the settings' own palette and tempo, the shot length scaled from the 6 s draft to an
+ad, and the look and rhythm nearest them for what the settings do not fix (type, transitions, camera, mood).
 """
 
 from __future__ import annotations
 
+import colorsys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel, Field
 
-from tools.vocabulary import CameraMotion, MusicMood, Palette, Transition
+from tools.vocabulary import CameraMotion, MusicMood, Palette, Transition, relative_luminance
 
 
 class CreativeStyle(BaseModel):
@@ -34,6 +42,9 @@ class CreativeStyle(BaseModel):
     music_mood: MusicMood
     music_bpm: int = Field(ge=70, le=140)
     voice_rate: float = Field(ge=0.85, le=1.15)
+    settings: dict[str, float] | None = Field(
+        default=None, description="a learned path's medoid draft settings (ragvid.drafts.DraftSettings); None: grid"
+    )
 
 
 @dataclass(frozen=True)
@@ -167,3 +178,70 @@ RHYTHM_WEIGHT = 0.7
 
 def all_styles() -> list[CreativeStyle]:
     return [make_style(i, j) for i in range(len(LOOKS)) for j in range(len(RHYTHMS))]
+
+
+def settings_colours(hue: float, saturation: float, value: float, contrast: float) -> tuple[str, str]:
+    """The two ``#RRGGBB`` colours of draft settings (`ragvid.drafts.DraftSettings`): the HSV colour, and one 30°
+    round the hue circle, `contrast` brighter (darker when that passes value 0.75)."""
+    second = value + contrast if value + contrast <= 0.75 else value - contrast
+    return _hsv_hex(hue, saturation, value), _hsv_hex((hue + 30) % 360, saturation, second)
+
+
+def _hsv_hex(hue: float, saturation: float, value: float) -> str:
+    r, g, b = colorsys.hsv_to_rgb(hue / 360, saturation, max(0.0, min(1.0, value)))
+    return f"#{round(r * 255):02X}{round(g * 255):02X}{round(b * 255):02X}"
+
+
+def _colour_point(hue: float, saturation: float, value: float) -> np.ndarray:
+    """A colour on the HSV cone: hue as an angle scaled by saturation, and value."""
+    angle = np.deg2rad(hue)
+    return np.array([saturation * np.cos(angle), saturation * np.sin(angle), value])
+
+
+def _look_point(look: Look) -> np.ndarray:
+    """Where a look sits for `style_of_settings`: its accent's hue and saturation (the colour that names it) at its
+    background's value (how dark its frames are)."""
+    accent = colorsys.rgb_to_hsv(*(int(look.palette[3][i : i + 2], 16) / 255 for i in (1, 3, 5)))
+    background = colorsys.rgb_to_hsv(*(int(look.palette[0][i : i + 2], 16) / 255 for i in (1, 3, 5)))
+    return _colour_point(accent[0] * 360, accent[1], background[2])
+
+
+def _contrast(a: str, b: str) -> float:
+    la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+# a 6 s draft cuts every 1-3 s; an ad of 12-30 s at the same cut rate would flicker, so a draft's shot length maps
+# onto the renderer's 2-6 s range (`CreativeStyle.shot_seconds`) linearly, keeping the order of paths
+DRAFT_SHOT_S = (1.0, 3.0)
+STYLE_SHOT_S = (2.0, 6.0)
+
+
+def style_of_settings(path: Sequence[int], settings: Mapping[str, float]) -> CreativeStyle:
+    """The `CreativeStyle` that renders a learned creative path whose medoid draft had `settings` (the fields of
+    `ragvid.drafts.DraftSettings`; KeyError for a missing one).
+
+    The palette is the settings' two colours as background and surface, white or near-black text (whichever has
+    the larger WCAG contrast ratio with the background) and the look's own accent (the colour it was chosen by, so
+    a warm look keeps a warm accent); the music tempo is the settings' (clamped to 70-140 bpm); shots scale from `DRAFT_SHOT_S` to `STYLE_SHOT_S`. The look is the one
+    nearest the first colour on the HSV cone (`_look_point`), the rhythm the one nearest the tempo; they supply
+    type, transitions, camera motions, music mood and voice rate, and name the style."""
+    first, second = settings_colours(settings["hue"], settings["saturation"], settings["value"], settings["contrast"])
+    here = _colour_point(settings["hue"], settings["saturation"], settings["value"])
+    look_code = int(np.argmin([np.linalg.norm(here - _look_point(look)) for look in LOOKS]))
+    tempo = float(settings["tempo_bpm"])
+    rhythm_code = int(np.argmin([abs(tempo - rhythm.music_bpm) for rhythm in RHYTHMS]))
+    grid = make_style(look_code, rhythm_code)
+    text = max(("#FFFFFF", "#1E1E1E"), key=lambda c: _contrast(c, first))
+    lo, hi = DRAFT_SHOT_S
+    share = (min(max(float(settings["shot_s"]), lo), hi) - lo) / (hi - lo)
+    shot = round(STYLE_SHOT_S[0] + share * (STYLE_SHOT_S[1] - STYLE_SHOT_S[0]), 2)
+    bpm = round(min(max(tempo, 70.0), 140.0))
+    return grid.model_copy(update={
+        "path": [int(c) for c in path],
+        "description": f"{grid.description} Hue {settings['hue']:.0f}°, {shot:g} s shots, {bpm} bpm.",
+        "palette": Palette(background=first, surface=second, text=text, accent=grid.palette.accent),
+        "shot_seconds": shot,
+        "music_bpm": bpm,
+        "settings": {k: float(v) for k, v in settings.items()},
+    })  # fmt: skip

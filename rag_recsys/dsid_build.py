@@ -35,10 +35,9 @@ from rag_recsys import metrics as m
 from rag_recsys import rqkmeans
 from rag_recsys.dsid_heads import HeadsConfig, TrainedHeads, train_heads
 from rag_recsys.dsid_model import METRICS_FILE, MODEL_CARD, CreativeEntry, DSIDConfig, DSIDModel
-from rag_recsys.lexicon import path_key
+from rag_recsys.lexicon import path_key, prefix_groups, prefix_meanings
 
 CONTENT_DEPTH = 3
-MAX_TITLES = 3
 
 
 @dataclass(frozen=True)
@@ -138,6 +137,7 @@ def build_dsid(
     views: RenderViews,
     settings: Sequence[Mapping[str, Any]],
     encoder: str,
+    item_categories: Sequence[Sequence[str]] | None = None,
     creative_features: Sequence[str] = (),
     measures_version: str = "",
     card: Mapping[str, Any] | None = None,
@@ -148,6 +148,9 @@ def build_dsid(
 
     Args:
         item_ids, item_titles: one per catalogue item (the titles go into the lexicon as the paths' meaning).
+        item_categories: each item's categories, broadest first (`rag_recsys.catalogue.categories_of`): a prefix's
+            entities are its items' most specific categories, its topics their first two, and an item's name
+            is its categories joined by " > " (its title when it has none).
         item_text: (n_items, text_dim) frozen text embeddings of the items' texts.
         views: the renders (every ``views.item`` indexes the items, every ``views.setting`` the settings).
         settings: JSON-able creative settings of each setting row (the lexicon keeps the medoids').
@@ -176,7 +179,7 @@ def build_dsid(
         creative_features=list(creative_features), measures_version=measures_version,
         content_sizes=content_sizes, creative_sizes=creative_sizes, heads=build.heads,
     )  # fmt: skip
-    model = DSIDModel(config, heads, rqkmeans.RQCodebooks(()), rqkmeans.RQCodebooks(()), {}, {})
+    model = DSIDModel(config, heads, rqkmeans.RQCodebooks(()), rqkmeans.RQCodebooks(()), {}, {}, item_text, {})
     zc_items, _ = model.embed(model.item_features(item_text))
     say(f"content codebooks {content_sizes} on {n_items} items (balanced)")
     model.content_codebooks, item_codes = rqkmeans.fit_balanced(zc_items, content_sizes, seed=build.seed)
@@ -186,11 +189,16 @@ def build_dsid(
     model.creative_codebooks = rqkmeans.fit(zk, creative_sizes, seed=build.seed)
     creative_codes = model.creative_codebooks.encode(zk)
     model.creative = _medoids(zk, creative_codes, views.setting, settings)
-    by_path: dict[str, list[int]] = {}
-    for row, path in enumerate(item_codes.tolist()):
-        by_path.setdefault(path_key(path), []).append(row)
-    content = {k: [str(item_titles[r]) for r in rows[:MAX_TITLES]] for k, rows in sorted(by_path.items())}
-    version = model.save(out_dir, {"content": content})
+    categories = [list(c) for c in item_categories] if item_categories is not None else [[] for _ in item_ids]
+    titles = [str(t) for t in item_titles]
+    model.lexicon_extra = {
+        "names": [" > ".join(c) if c else t for c, t in zip(categories, titles, strict=True)],
+        "meanings": prefix_meanings(
+            prefix_groups(item_codes), zc_items, [c[-1] if c else t for c, t in zip(categories, titles, strict=True)],
+            [" > ".join(c[:2]) if c else "" for c in categories], titles,
+        ),
+    }  # fmt: skip
+    version = model.save(out_dir)
     report: dict[str, Any] = {
         "version": version,
         "items": n_items,

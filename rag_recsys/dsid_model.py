@@ -6,7 +6,11 @@ uncompressed ``.npz`` with fixed timestamps, so equal builds are byte-identical)
 - ``dsid.json`` — format, encoder name, feature dimensions, codebook sizes, heads settings, version;
 - ``heads.npz`` — the heads' weights (``content.*``, ``creative.*``) and the feature standardisation;
 - ``content_codebooks.npz``, ``creative_codebooks.npz`` — `rag_recsys.rqkmeans.RQCodebooks`;
-- ``lexicon.json`` — each item's content path, each content path's items, each creative path's medoid settings;
+- ``items.npz`` — each item's frozen text embedding (float16, ``item_rows`` order): a text is coded by its
+  nearest item (`rag_recsys.learned_tokenizer`);
+- ``lexicon.json`` — each item's content path (``items``; ``item_rows`` keeps the row order of the arrays and of
+  ``names``), each item's name, what each content prefix means (its items' categories,
+  topics and titles), each creative path's medoid settings;
 - ``metrics.json`` and ``MODEL_CARD.md`` — what the build measured and the data it saw (outside the version).
 
 A view of an item or a render is one feature row: the frozen text encoder's embedding of its words
@@ -18,7 +22,7 @@ text alone says nothing about how a video is made.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,16 +36,18 @@ from rag_recsys.lexicon import path_key
 from rag_recsys.npz import hashed_version, save_arrays
 from rag_recsys.rqkmeans import RQCodebooks
 
-FORMAT = 1
+# 2: items.npz and the meaning of every content prefix
+FORMAT = 2
 VERSION_PREFIX = "ragvid-dsid-v1"
 CONFIG_FILE = "dsid.json"
 HEADS_FILE = "heads.npz"
 CONTENT_CODEBOOKS = "content_codebooks.npz"
 CREATIVE_CODEBOOKS = "creative_codebooks.npz"
+ITEMS_FILE = "items.npz"
 LEXICON_FILE = "lexicon.json"
 METRICS_FILE = "metrics.json"
 MODEL_CARD = "MODEL_CARD.md"
-VERSIONED_FILES = (HEADS_FILE, CONTENT_CODEBOOKS, CREATIVE_CODEBOOKS, LEXICON_FILE)
+VERSIONED_FILES = (HEADS_FILE, CONTENT_CODEBOOKS, CREATIVE_CODEBOOKS, ITEMS_FILE, LEXICON_FILE)
 
 
 class DSIDConfig(BaseModel):
@@ -89,6 +95,8 @@ class DSIDModel:
     creative_codebooks: RQCodebooks
     item_codes: dict[str, list[int]]
     creative: dict[str, CreativeEntry]
+    item_vectors: np.ndarray  # (n_items, text_dim) frozen text embeddings, in `item_codes` order
+    lexicon_extra: dict[str, Any]  # what else lexicon.json holds: "names", "meanings" (see the module doc)
 
     @property
     def version(self) -> str:
@@ -148,17 +156,20 @@ class DSIDModel:
                            f"(valid: {', '.join(sorted(self.creative))})")  # fmt: skip
         return self.creative[key]
 
-    def save(self, directory: Path, lexicon_extra: Mapping[str, Any] | None = None) -> str:
+    def save(self, directory: Path) -> str:
         """Write the versioned files and ``dsid.json`` into `directory`; returns the version."""
         directory.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().cpu().numpy() for k, v in self.heads.heads.state_dict().items()}
         save_arrays(directory / HEADS_FILE, {**state, "_mean": self.heads.mean, "_scale": self.heads.scale})
         self.content_codebooks.save(directory / CONTENT_CODEBOOKS)
         self.creative_codebooks.save(directory / CREATIVE_CODEBOOKS)
+        save_arrays(directory / ITEMS_FILE, {"vectors": np.asarray(self.item_vectors, dtype=np.float16)})
         lexicon = {
             "items": self.item_codes,
+            # the keys above are written sorted; this keeps the row order of items.npz and of the lexicon's lists
+            "item_rows": list(self.item_codes),
             "creative": {k: v.model_dump() for k, v in sorted(self.creative.items())},
-            **(lexicon_extra or {}),
+            **self.lexicon_extra,
         }
         (directory / LEXICON_FILE).write_text(
             json.dumps(lexicon, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n", encoding="utf-8"
@@ -197,13 +208,17 @@ class DSIDModel:
         heads = DisentangledHeads(in_dim, config.heads.dim, config.heads.hidden, creative=True)
         heads.load_state_dict(state)
         lexicon = json.loads((directory / LEXICON_FILE).read_text(encoding="utf-8"))
+        with np.load(directory / ITEMS_FILE) as arrays:
+            item_vectors = arrays["vectors"].astype(np.float32)
         return cls(
             config=config,
             heads=TrainedHeads(heads, mean, scale),
             content_codebooks=RQCodebooks.load(directory / CONTENT_CODEBOOKS),
             creative_codebooks=RQCodebooks.load(directory / CREATIVE_CODEBOOKS),
-            item_codes={str(k): list(v) for k, v in lexicon["items"].items()},
+            item_codes={str(k): list(lexicon["items"][k]) for k in lexicon.get("item_rows") or lexicon["items"]},
             creative={k: CreativeEntry.model_validate(v) for k, v in lexicon["creative"].items()},
+            item_vectors=item_vectors,
+            lexicon_extra={k: v for k, v in lexicon.items() if k not in ("items", "item_rows", "creative")},
         )
 
 

@@ -8,9 +8,11 @@ in range can still form a path no category has, and that path is UNKNOWN.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 from pydantic import BaseModel
 
 from rag_recsys.creative import CreativeStyle
@@ -25,8 +27,44 @@ class ContentMeaning(BaseModel):
     size: int  # number of taxonomy categories under this prefix
 
 
+MAX_ENTITIES, MAX_TOPICS, MAX_TITLES = 8, 3, 3
+
+
 def path_key(path: Sequence[int]) -> str:
     return "-".join(str(int(c)) for c in path)
+
+
+def prefix_groups(codes: np.ndarray) -> dict[tuple[int, ...], list[int]]:
+    """(n, depth) code paths → every prefix (depths 1..depth) and the rows under it, in row order."""
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, row in enumerate(np.asarray(codes).tolist()):
+        for depth in range(1, len(row) + 1):
+            groups.setdefault(tuple(row[:depth]), []).append(i)
+    return groups
+
+
+def prefix_meanings(
+    groups: dict[tuple[int, ...], list[int]],
+    emb: np.ndarray,
+    entity: Sequence[str],
+    topic: Sequence[str],
+    title: Sequence[str],
+) -> dict[str, dict[str, object]]:
+    """What each prefix of `groups` (`prefix_groups`) means, as ``ContentMeaning`` fields without the path: its
+    rows' distinct `entity` names, most central first (cosine of the (n, dim) `emb` row to the prefix's unit
+    centroid); its most common `topic`s; the `title`s of its most central rows; its row count."""
+    out: dict[str, dict[str, object]] = {}
+    for prefix in sorted(groups):
+        members = groups[prefix]
+        centre = emb[members].mean(axis=0)
+        centre = centre / max(float(np.linalg.norm(centre)), 1e-12)
+        # a stable sort on the row keeps ties (duplicate embeddings) deterministic
+        order = sorted(members, key=lambda i: (-float(emb[i] @ centre), i))
+        entities = list(dict.fromkeys(entity[i] for i in order))[:MAX_ENTITIES]
+        topics = [t for t, _ in Counter(topic[i] for i in members).most_common(MAX_TOPICS)]
+        titles = [title[i] for i in order[:MAX_TITLES]]
+        out[path_key(prefix)] = {"entities": entities, "topics": topics, "titles": titles, "size": len(members)}
+    return out
 
 
 class Lexicon(BaseModel):

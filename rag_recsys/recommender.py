@@ -34,12 +34,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from rag_recsys.codes import Code
-from rag_recsys.creative import CREATIVE_SIZES, DEFAULT_CREATIVE
 from rag_recsys.reads import require_readable
 from tools.errors import InputError
 
 if TYPE_CHECKING:
-    from rag_recsys.tokenizer import DSIDTokenizer
+    from rag_recsys.tokenizers import Tokenizer
 
 log = logging.getLogger("ragvid.recsys")
 HISTORY_REMEDY = "give the item as English text, a SID file or a code path"
@@ -126,22 +125,26 @@ class CreativeChooser(Protocol):
 
 class StyleOrHabitChooser:
     """The style the user asked for, else the creative path they saw most (ties: the most recent), else
-    ``DEFAULT_CREATIVE``. Needs a tokenizer only for a ``style`` text."""
+    the tokenizer's default creative path (the shipped tokenizer when none is given)."""
 
-    def __init__(self, tokenizer: DSIDTokenizer | None = None) -> None:
+    def __init__(self, tokenizer: Tokenizer | None = None) -> None:
         self._tokenizer = tokenizer
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        if self._tokenizer is None:
+            from rag_recsys.tokenizers import default_tokenizer
+
+            self._tokenizer = default_tokenizer()
+        return self._tokenizer
 
     def choose(self, user_context: UserContext, history: Sequence[ResolvedItem], content: Sequence[int]) -> list[int]:
         if user_context.style and user_context.style.strip():
-            tokenizer = self._tokenizer
-            if tokenizer is None:
-                from rag_recsys.tokenizer import DSIDTokenizer
-
-                tokenizer = self._tokenizer = DSIDTokenizer.load_default()
+            tokenizer = self.tokenizer
             # the same rule as `ragvid sid encode --style`: text the encoder does not read is refused
             warning = require_readable(
                 "style", user_context.style, tokenizer.reads, "the style text",
-                "describe the style in English (e.g. 'warm cozy steady') or leave it out",
+                "describe the style in one of those languages (e.g. 'warm cozy steady') or leave it out",
             )
             if warning:
                 log.warning("%s", warning)
@@ -151,23 +154,28 @@ class StyleOrHabitChooser:
             counts = Counter(used)
             best = max(counts.values())
             return list(next(c for c in reversed(used) if counts[c] == best))
-        return list(DEFAULT_CREATIVE)
+        return list(self.tokenizer.default_creative)
 
 
 def resolve_history(
     user_context: UserContext,
     content_sizes: Sequence[int],
     creative_sizes: Sequence[int],
-    tokenizer: DSIDTokenizer | None,
+    tokenizer: Tokenizer | None,
 ) -> list[ResolvedItem]:
     """History entries as code paths. Texts and SID files need ``tokenizer`` (the model must have been
     trained on its codes); code paths are checked against the level sizes. ``creative_sizes`` are the
     model's; without a creative channel creative paths are still kept (for the chooser) and checked
-    against the D-SID creative space. An item text mostly in a script the text encoder does not read is an
+    against the shipped tokenizer's creative space. An item text mostly in a script the text encoder does not read is an
     `InputError` too (`rag_recsys.reads`); one partly in such a script is encoded with a logged warning."""
     out: list[ResolvedItem] = []
     depth = len(content_sizes)
-    creative_space = list(creative_sizes) or CREATIVE_SIZES
+    if creative_sizes:
+        creative_space = list(creative_sizes)
+    else:
+        from rag_recsys.tokenizers import default_tokenizer
+
+        creative_space = list((tokenizer or default_tokenizer()).lexicon.creative_sizes)
     for i, entry in enumerate(user_context.history):
         field = f"history[{i}]"
         if isinstance(entry, str):

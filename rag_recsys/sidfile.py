@@ -25,14 +25,10 @@ from rag_recsys.creative import CreativeStyle
 from rag_recsys.lexicon import ContentMeaning
 from rag_recsys.reads import Reads, language_note, legibility, require_readable
 from rag_recsys.recommender import ScoredDSID
-from rag_recsys.tokenizer import DSIDTokenizer
+from rag_recsys.tokenizers import Tokenizer, default_tokenizer, require_version
 from tools.errors import InputError
 
 log = logging.getLogger("ragvid.sid")
-
-# Below this cosine the content codes and the product text describe different things; the meta
-# is what the advertiser wrote, so it wins and the codes only steer the look of the category.
-DISAGREEMENT_THRESHOLD = 0.3
 
 Text120 = Annotated[str, StringConstraints(max_length=120)]
 Text80 = Annotated[str, StringConstraints(max_length=80)]
@@ -122,11 +118,13 @@ def parse_sid_file(path: Path) -> SidFile:
     return parse_sid(read_json_file(path), path)
 
 
-def check_codes(sid: SidFile, tokenizer: DSIDTokenizer, file: str | Path | None = None) -> None:
+def check_codes(sid: SidFile, tokenizer: Tokenizer, file: str | Path | None = None) -> None:
     lexicon = tokenizer.lexicon
     # Codes only mean something under the tokenizer that made them, so check that first.
-    if sid.tokenizer != tokenizer.version:
-        raise InputError("tokenizer", f"file made with {sid.tokenizer}, this is {tokenizer.version}", file)
+    product = sid.meta.product if sid.meta and sid.meta.product else "PRODUCT TEXT"
+    require_version(sid.tokenizer, tokenizer, "SID made", "its codes mean other things here; re-encode it from its "
+                    f"product text: ragvid sid encode {json.dumps(product, ensure_ascii=False)} [--style STYLE] "
+                    "-o NEW.json", file)  # fmt: skip
     for field, codes, depth, known in (
         ("content", sid.content, lexicon.content_depth, lexicon.has_content),
         ("creative", sid.creative, lexicon.creative_depth, lexicon.has_creative),
@@ -137,19 +135,19 @@ def check_codes(sid: SidFile, tokenizer: DSIDTokenizer, file: str | Path | None 
             raise InputError(field, f"unknown code path {codes} (not in lexicon {tokenizer.version})", file)
 
 
-def load_sid_file(path: str | Path, tokenizer: DSIDTokenizer | None = None) -> LoadedSid:
+def load_sid_file(path: str | Path, tokenizer: Tokenizer | None = None) -> LoadedSid:
     """Read, check and decode a SID file; its images are relative to its folder."""
     path = Path(path)
     return load_sid(parse_sid_file(path), tokenizer, path.resolve().parent, path)
 
 
 def load_sid(
-    sid: SidFile, tokenizer: DSIDTokenizer | None = None, base_dir: Path | None = None, path: Path | None = None
+    sid: SidFile, tokenizer: Tokenizer | None = None, base_dir: Path | None = None, path: Path | None = None
 ) -> LoadedSid:
     """Check a parsed SID against ``tokenizer`` (version, depths, known code paths, image files relative to
     ``base_dir``, default the working directory) and decode it through the lexicon. ``path`` names the file
     in errors. Raises `InputError`."""
-    tokenizer = tokenizer or DSIDTokenizer.load_default()
+    tokenizer = tokenizer or default_tokenizer()
     check_codes(sid, tokenizer, path)
     base_dir = (base_dir or Path.cwd()).resolve()
     image_paths: list[Path] = []
@@ -178,7 +176,7 @@ def load_sid(
 
 
 def _meta_similarity(
-    sid: SidFile, product_text: str, tokenizer: DSIDTokenizer, content: ContentMeaning, path: Path | None
+    sid: SidFile, product_text: str, tokenizer: Tokenizer, content: ContentMeaning, path: Path | None
 ) -> tuple[float | None, str | None]:
     """The cosine of the meta's product text to the content path, and a note when it is None or approximate.
     Meta the encoder does not read gets no cosine (it would be noise that looks like a measurement)."""
@@ -199,20 +197,25 @@ def _meta_similarity(
     similarity = tokenizer.content_similarity(product_text, sid.content)
     if note:
         log.info("%s: meta/content cosine %.2f is %s", where, similarity, note)
-    if similarity < DISAGREEMENT_THRESHOLD:
+    # below the tokenizer's threshold the codes and the product text describe different things; the meta is what
+    # the advertiser wrote, so it wins and the codes only steer the look of the category
+    if similarity < tokenizer.disagreement_threshold:
         log.warning(
             "%s: content codes %s (%s) disagree with meta product %r (cosine %.2f < %.2f%s); the meta wins",
             where, sid.content, ", ".join(content.entities[:3]), sid.meta.product if sid.meta else None,
-            similarity, DISAGREEMENT_THRESHOLD, f", {note}" if note else "",
+            similarity, tokenizer.disagreement_threshold, f", {note}" if note else "",
         )
     return similarity, note
 
 
 PRODUCT_REMEDY = (
-    "encode an English name or description of the product instead (the SID file's meta may then be in any "
+    "encode a name or description of the product in one of those languages instead (the SID file's meta may then "
+    "be in any "
     "language: rendering reads it, only the codes need English)"
 )
-STYLE_REMEDY = "describe the style in English (e.g. 'warm cozy steady') or leave it out for the default look"
+STYLE_REMEDY = (
+    "describe the style in one of those languages (e.g. 'warm cozy steady') or leave it out for the default look"
+)
 
 
 def _content_fields(product: str, meta: ProductMeta | None) -> list[tuple[str, str]]:
@@ -273,7 +276,7 @@ def check_encodable(
 
 
 def encode_sid(
-    tokenizer: DSIDTokenizer,
+    tokenizer: Tokenizer,
     product: str,
     style: str | None = None,
     meta: ProductMeta | None = None,
@@ -290,13 +293,11 @@ def encode_sid(
     ``ragvid.sid``) — attach a handler to ``ragvid`` (or call `check_encodable` first) to collect them.
     ``field_names`` maps field paths to what the caller's user typed (``{"meta.product": "TEXT",
     "meta.selling_points": "--selling-point"}``), so messages name the argument or flag."""
-    from rag_recsys.creative import DEFAULT_CREATIVE
-
     for warning in check_encodable(tokenizer.reads, product, style, meta, field_names=field_names):
         log.warning("%s", warning)
     text = product_text_of(meta) or product
     content, _ = tokenizer.encode_content(text)
-    creative = tokenizer.encode_creative(style)[0] if style and style.strip() else list(DEFAULT_CREATIVE)
+    creative = tokenizer.encode_creative(style)[0] if style and style.strip() else list(tokenizer.default_creative)
     return SidFile(
         tokenizer=tokenizer.version, content=content, creative=creative, meta=meta, user=user or {}
     )
@@ -315,7 +316,7 @@ def write_sid_file(sid: SidFile, path: str | Path) -> Path:
 
 
 def sid_from_recommendation(
-    rec: ScoredDSID, tokenizer: DSIDTokenizer, user: dict[str, Any] | None = None, file: str | Path | None = None
+    rec: ScoredDSID, tokenizer: Tokenizer, user: dict[str, Any] | None = None, file: str | Path | None = None
 ) -> SidFile:
     """The SID file of a recommended D-SID: its codes, the catalogue's product meta, the user's wishes.
     Raises an InputError when the codes are not this tokenizer's (a model trained on a foreign index

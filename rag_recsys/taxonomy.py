@@ -17,6 +17,12 @@ def load_taxonomy(tsv: Path) -> list[str]:
     return [row["path"].strip() for row in rows]
 
 
+def taxonomy_catalogue(paths: list[str]) -> dict[str, dict[str, object]]:
+    """The taxonomy as a catalogue (``{row: {title, categories}}``, the shape `rag_recsys.catalogue` reads): each
+    category an item titled by its leaf, its path as its categories, broadest first."""
+    return {str(i): {"title": leaf(p), "categories": p.split(SEPARATOR)} for i, p in enumerate(paths)}
+
+
 def leaf(path: str) -> str:
     return path.rsplit(SEPARATOR, 1)[-1]
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag_recsys.creative import DEFAULT_RHYTHM, RHYTHM_WEIGHT, RHYTHM_WORDS, CreativeStyle
+from rag_recsys.creative import DEFAULT_CREATIVE, LOOKS, RHYTHM_WEIGHT, RHYTHM_WORDS, RHYTHMS, CreativeStyle
 from rag_recsys.embedding import TextEncoder, get_text_encoder
 from rag_recsys.lexicon import ContentMeaning, Lexicon, path_key
 from rag_recsys.npz import hashed_version, save_arrays
@@ -68,11 +68,15 @@ def words(text: str) -> set[str]:
     return {_stem(w) for w in re.findall(r"[a-z0-9]+", text.lower())}
 
 
+def product_name(text: str) -> str:
+    """The first sentence of a product text: the product name in ``product_text_of`` and ``item_text``."""
+    return re.split(r"\.\s", text, maxsplit=1)[0]
+
+
 def named_words(text: str) -> set[str]:
-    """Words that can name the product's head noun: those of its first sentence (the product name, in
-    ``product_text_of``), without "X-free" claims ("fragrance-free" names no fragrance)."""
-    name = re.split(r"\.\s", text, maxsplit=1)[0]
-    return words(re.sub(r"[\w]+-free\b", " ", name, flags=re.IGNORECASE))
+    """Words that can name the product's head noun: those of its first sentence (`product_name`), without
+    "X-free" claims ("fragrance-free" names no fragrance)."""
+    return words(re.sub(r"[\w]+-free\b", " ", product_name(text), flags=re.IGNORECASE))
 
 
 def head_nouns(leaf_name: str) -> set[str]:
@@ -123,7 +127,6 @@ class DSIDTokenizer:
             for head in head_nouns(name.rsplit(" > ", 1)[-1]):
                 self._rows_by_head.setdefault(head, []).append(row)
         self._encoder = encoder
-        self._creative_vectors: np.ndarray | None = None
 
     @classmethod
     def load(cls, directory: Path, encoder: TextEncoder | None = None) -> DSIDTokenizer:
@@ -145,6 +148,14 @@ class DSIDTokenizer:
     @property
     def version(self) -> str:
         return self.lexicon.version
+
+    # MiniLM cosine below which a product text and a path describe different things
+    disagreement_threshold = 0.3
+
+    @property
+    def default_creative(self) -> list[int]:
+        """The path of a SID without style text: clean-minimal × steady."""
+        return list(DEFAULT_CREATIVE)
 
     @property
     def encoder(self) -> TextEncoder:
@@ -202,24 +213,9 @@ class DSIDTokenizer:
     def decode_content(self, codes: Sequence[int]) -> ContentMeaning:
         return self.lexicon.content(codes)
 
-    def _creative_matrix(self) -> np.ndarray:
-        if self._creative_vectors is None:
-            looks = self.encoder.encode(self.lexicon.look_phrases)
-            rhythms = self.encoder.encode(self.lexicon.rhythm_phrases)
-            paths = self.lexicon.creative_paths()
-            self._creative_vectors = _normalise(
-                np.stack([looks[p[0]] + RHYTHM_WEIGHT * rhythms[p[1]] for p in paths])
-            )
-        return self._creative_vectors
-
     def encode_creative(self, text: str) -> tuple[list[int], float]:
-        """Nearest creative path; text that names no pace (see ``RHYTHM_WORDS``) keeps the default rhythm."""
-        scores = self._creative_matrix() @ self.encoder.encode_one(text)
-        paths = self.lexicon.creative_paths()
-        if not words(text) & _RHYTHM_STEMS:
-            scores = np.where([p[1] == DEFAULT_RHYTHM for p in paths], scores, -np.inf)
-        best = int(np.argmax(scores))
-        return list(paths[best]), float(scores[best])
+        """Nearest creative path (`match_creative`)."""
+        return match_creative(self.encoder, text, list(self.lexicon.creative_entries.values()), DEFAULT_CREATIVE)
 
     def decode_creative(self, codes: Sequence[int]) -> CreativeStyle:
         return self.lexicon.creative(codes)
@@ -234,9 +230,48 @@ class DSIDTokenizer:
             f"{len(self._members)} member categories)"
 
 
+def _phrase_vectors(encoder: TextEncoder) -> tuple[np.ndarray, np.ndarray]:
+    """The encoder's embeddings of the look phrases and of the rhythm phrases, computed once per encoder."""
+    if encoder not in _PHRASES:
+        _PHRASES[encoder] = (encoder.encode([look.phrase for look in LOOKS]),
+                             encoder.encode([rhythm.phrase for rhythm in RHYTHMS]))  # fmt: skip
+    return _PHRASES[encoder]
+
+
+_PHRASES: dict[TextEncoder, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def match_creative(
+    encoder: TextEncoder, text: str, styles: Sequence[CreativeStyle], default: Sequence[int]
+) -> tuple[list[int], float]:
+    """The style among `styles` whose look and rhythm the text names best, and its score: the cosine of the text to
+    the normalised sum of the look's phrase embedding and `RHYTHM_WEIGHT` × the rhythm's. Text that names no pace
+    (`RHYTHM_WORDS`) chooses a look only: each look competes with its style whose rhythm is nearest the `default`
+    path's (on the grid: exactly the default rhythm). Raises ValueError for an empty `styles`."""
+    if not styles:
+        raise ValueError("no creative styles to match")
+    looks, rhythms = _phrase_vectors(encoder)
+    look_of = {look.name: i for i, look in enumerate(LOOKS)}
+    rhythm_of = {rhythm.name: i for i, rhythm in enumerate(RHYTHMS)}
+    candidates = list(styles)
+    if not words(text) & _RHYTHM_STEMS:
+        target = next((rhythm_of[s.rhythm] for s in styles if s.path == list(default)), rhythm_of[RHYTHMS[1].name])
+        per_look: dict[str, CreativeStyle] = {}
+        for s in sorted(styles, key=lambda s: (abs(rhythm_of[s.rhythm] - target), s.path)):
+            per_look.setdefault(s.look, s)
+        candidates = list(per_look.values())
+    vector = encoder.encode_one(text)
+    scores = [float(_normalise(looks[look_of[s.look]] + RHYTHM_WEIGHT * rhythms[rhythm_of[s.rhythm]]) @ vector)
+              for s in candidates]  # fmt: skip
+    best = int(np.argmax(scores))
+    return list(candidates[best].path), scores[best]
+
+
 @lru_cache(maxsize=1)
 def _default_tokenizer() -> DSIDTokenizer:
     return DSIDTokenizer.load(ARTIFACT_DIR)
 
 
-__all__ = ["ARTIFACT_DIR", "DSIDTokenizer", "artifact_version", "head_nouns", "path_key", "words"]
+__all__ = [
+    "ARTIFACT_DIR", "DSIDTokenizer", "artifact_version", "head_nouns", "match_creative", "path_key", "words",
+]  # fmt: skip

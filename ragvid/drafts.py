@@ -22,7 +22,6 @@ shipped 10 × 5 look × rhythm grid.
 
 from __future__ import annotations
 
-import colorsys
 import hashlib
 import json
 import math
@@ -36,6 +35,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rag_recsys.creative import settings_colours
 from tools.escape import ffmpeg_path
 from tools.ffmpeg import Ffmpeg, shipped
 from tools.languages import language_of
@@ -78,9 +78,9 @@ class DraftSettings(BaseModel):
                 for row in points]  # fmt: skip
 
     def colours(self) -> tuple[str, str]:
-        """The two palette colours as ``0xRRGGBB``."""
-        second = self.value + self.contrast if self.value + self.contrast <= 0.75 else self.value - self.contrast
-        return _hex(self.hue, self.saturation, self.value), _hex((self.hue + 30) % 360, self.saturation, second)
+        """The two palette colours as ``0xRRGGBB`` (`rag_recsys.creative.settings_colours`)."""
+        first, second = settings_colours(self.hue, self.saturation, self.value, self.contrast)
+        return "0x" + first[1:], "0x" + second[1:]
 
 
 def _bound(name: str, *kinds: str) -> float:
@@ -89,11 +89,6 @@ def _bound(name: str, *kinds: str) -> float:
             if getattr(meta, kind, None) is not None:
                 return float(getattr(meta, kind))
     raise AssertionError(f"DraftSettings.{name} has no {kinds} bound")
-
-
-def _hex(hue: float, saturation: float, value: float) -> str:
-    r, g, b = colorsys.hsv_to_rgb(hue / 360, saturation, max(0.0, min(1.0, value)))
-    return f"0x{round(r * 255):02X}{round(g * 255):02X}{round(b * 255):02X}"
 
 
 def draft_lines(meta: Mapping[str, Any]) -> list[str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from rag_recsys.sidfile import LoadedSid, ProductMeta, encode_sid, load_sid_file, write_sid_file
-from rag_recsys.tokenizer import DSIDTokenizer
+from rag_recsys.tokenizers import default_tokenizer
 from ragvid.progress import logged_warnings
 from tools.errors import InputError
 
@@ -91,7 +91,7 @@ def encode_product(text: ProductText, output: Path, *, text_field: str = "TEXT",
         )  # fmt: skip
     except ValidationError as exc:
         raise InputError.from_validation(exc, prefix=("meta",)) from None
-    tokenizer = DSIDTokenizer.load_default()
+    tokenizer = default_tokenizer()
     with logged_warnings() as warnings:
         sid = encode_sid(tokenizer, text.product, text.style, meta, field_names=field_names(text_field))
         try:

@@ -4,11 +4,14 @@ The reward learning needs this check — does a generated video match the SIDs i
 person needs it to file an existing ad. Both views of the paper's video encoder (section 2.2) are read:
 
 - *content*: the words the video carries (`tools.video.words.video_text`: its soft subtitle track when it
-  has one, else tesseract OCR of its frames), encoded like product text by the shipped tokenizer, so a
-  video and the text it was made from land on one content path when the words survive;
-- *creative*: the video's measured look and rhythm (`tools.video.measures`), matched to the nearest look
-  and rhythm by the discriminants fit on the project's own renders (`rag_recsys.creative_classifier`, built
-  by `python -m ragvid.creative_renders`). A still image has a look but no rhythm: its rhythm is the default.
+  has one, else tesseract OCR of its frames), embedded by the shipped tokenizer's text encoder;
+- *creative*: the video's measured creative vector (`tools.video.measures`: palette, brightness, motion, shot
+  rhythm, tempo, loudness).
+
+The words are coded as product text is (their nearest catalogue item); both views go through the learned
+tokenizer's creative head as one feature row, as its training renders did (`rag_recsys.learned_tokenizer.
+LearnedTokenizer.encode_creative_features`), so the words do not sway the look. A still image
+has a look but no motion or cuts: its creative path is the nearest one for a video that never moves.
 
 The first line read becomes ``meta.product`` and the next ones selling points (each within the SID format's
 limits), so the written file renders; the words read and how they were read are reported beside it.
@@ -17,17 +20,13 @@ limits), so the written file renders; the words read and how they were read are 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 
 import av
 import numpy as np
 
-from rag_recsys.creative import DEFAULT_CREATIVE
-from rag_recsys.creative_classifier import CreativeClassifier, CreativeMatch
-from rag_recsys.sidfile import LoadedSid, ProductMeta, encode_sid, load_sid_file, write_sid_file
-from rag_recsys.tokenizer import ARTIFACT_DIR, DSIDTokenizer
-from ragvid.creative_renders import CLASSIFIER_FILE
+from rag_recsys.learned_tokenizer import shipped_tokenizer
+from rag_recsys.sidfile import LoadedSid, ProductMeta, SidFile, check_encodable, load_sid_file, write_sid_file
 from ragvid.media_files import VIDEO_SUFFIXES, is_image
 from ragvid.progress import logged_warnings
 from tools.errors import InputError, ToolError, one_line
@@ -46,7 +45,6 @@ class EncodedVideo:
     path: Path
     loaded: LoadedSid
     words: VideoText
-    creative: CreativeMatch
     warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -56,12 +54,6 @@ class EncodedVideo:
         return (f"content {sid.content} ({', '.join(loaded.content.entities[:3])}), creative {sid.creative} "
                 f"({loaded.creative.look} × {loaded.creative.rhythm}); words from {self.words.source}, "
                 f"{lines} line{'s' if lines != 1 else ''}")  # fmt: skip
-
-
-@cache
-def shipped_classifier() -> CreativeClassifier:
-    """The creative classifier shipped beside the tokenizer."""
-    return CreativeClassifier.load(ARTIFACT_DIR / CLASSIFIER_FILE)
 
 
 def _meta(words: VideoText, language: str) -> ProductMeta:
@@ -104,19 +96,23 @@ def encode_media(
         where = "OCR read nothing" if still else "no subtitle track, and OCR read nothing"
         raise InputError(field_name, f"{media.name} carries no words: {where} in {words.language!r} "
                                      "(pass --language when its text is in another)")  # fmt: skip
-    match = shipped_classifier().match(vector, rhythm=not still)
-    creative = [match.path[0], DEFAULT_CREATIVE[1] if still else match.path[1]]
-    tokenizer = DSIDTokenizer.load_default()
+    tokenizer = shipped_tokenizer()
     meta = _meta(words, words.language)
     with logged_warnings() as warnings:
         warnings.extend(notes)
         try:
-            # the words are encoded as product text is (meta product + selling points), the one text encoding
-            sid = encode_sid(tokenizer, words.text, None, meta, field_names=dict.fromkeys(_FIELDS, field_name))
+            # the words are checked as product text is (meta product + selling points)
+            for warning in check_encodable(tokenizer.reads, words.text, None, meta,
+                                           field_names=dict.fromkeys(_FIELDS, field_name)):  # fmt: skip
+                warnings.append(warning)
         except InputError as exc:
             why = exc.message.split(";")[0]
             raise InputError(field_name, f"the words read from {media.name} ({words.source}) cannot get content "
                                          f"codes: {tokenizer.reads.says()}; {why}") from None  # fmt: skip
-        write_sid_file(sid.model_copy(update={"creative": creative}), output)
+        text = tokenizer.encoder.encode([words.text])
+        creative = tokenizer.encode_creative_features(np.concatenate([text, vector[None, :]], axis=1))[0]
+        content, _ = tokenizer.encode_content(words.text)
+        sid = SidFile(tokenizer=tokenizer.version, content=content, creative=creative, meta=meta)
+        write_sid_file(sid, output)
         loaded = load_sid_file(output, tokenizer)
-    return EncodedVideo(path=output, loaded=loaded, words=words, creative=match, warnings=warnings)
+    return EncodedVideo(path=output, loaded=loaded, words=words, warnings=warnings)

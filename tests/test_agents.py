@@ -23,7 +23,7 @@ from agents.testing import Reply, ScriptedEndpoint
 from agents.visual import fair_shares, hold_end_card, rule_visual
 from graphs.measure import subtitle_fit
 from rag_recsys.sidfile import load_sid, parse_sid
-from rag_recsys.tokenizer import DSIDTokenizer
+from rag_recsys.tokenizers import default_tokenizer
 from tests.conftest import ALL_CAPABILITIES, EXAMPLES
 from tools.models import SubtitleStyle
 from tools.protocols import Capabilities
@@ -38,7 +38,7 @@ def brief_for(**meta: Any) -> Brief:
     """coffee.json's brief with ``meta`` changed (no images unless given)."""
     raw = json.loads((EXAMPLES / "coffee.json").read_text())
     raw["meta"].update({"images": [], **meta})
-    loaded = load_sid(parse_sid(raw), DSIDTokenizer.load_default(), EXAMPLES)
+    loaded = load_sid(parse_sid(raw), default_tokenizer(), EXAMPLES)
     return Brief.from_loaded(loaded, aspect="9:16", duration=12.0)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from graphs.state import EFFECT, FINAL, INSTRUCTIONS
+from rag_recsys.tokenizers import default_tokenizer
 from tests.vga_run import Wrapper, run_rounds, short_copy, swap
 from tools.vocabulary import Transition
 
@@ -21,9 +22,10 @@ class TwoTransitionComposer(Wrapper):
 
 
 async def test_a_composer_with_two_transitions_gets_only_those(ragvid_home: Path, tmp_path: Path) -> None:
-    # coffee.json's look is warm-cozy × steady: dissolves and fades
+    # coffee.json's look is warm-cozy × steady: dissolves and fades; take a path whose style fades through black
+    styles = default_tokenizer().lexicon.creative_entries.values()
     sid = short_copy()
-    sid["creative"] = [2, 0]  # luxury-cinematic × slow-calm: fadeblack and dissolve, which it lacks
+    sid["creative"] = next(s.path for s in styles if "fadeblack" in s.transitions)
     state = await run_rounds(ragvid_home, tmp_path / "o.mp4", sid, tweak=swap(composer=TwoTransitionComposer))
     instructions = INSTRUCTIONS.require(state)
     assert set(instructions.output.transitions) <= {"cut", "fade"}

@@ -28,9 +28,9 @@ def _write(path: Path, text: str) -> Path:
 
 def _unknown_in_range_path() -> list[int]:
     """A path whose every code is inside its codebook but which no taxonomy category has."""
-    from rag_recsys.tokenizer import DSIDTokenizer
+    from rag_recsys.tokenizers import default_tokenizer
 
-    lex = DSIDTokenizer.load_default().lexicon
+    lex = default_tokenizer().lexicon
     sizes = lex.content_sizes
     for a in range(sizes[0]):
         for c in range(sizes[2]):

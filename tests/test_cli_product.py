@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rag_recsys.sidfile import load_sid_file
-from rag_recsys.tokenizer import DSIDTokenizer
+from rag_recsys.tokenizers import default_tokenizer
 from tests.conftest import EXAMPLES
 from tools.probe import probe
 
@@ -26,7 +26,7 @@ def test_product_text_renders_and_keeps_its_sid_file(run_cli, tmp_path: Path) ->
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
     assert lines[0].startswith(f"wrote {sid_path}: content "), res.stderr  # where the SID file went
     assert lines[-1].startswith(f"wrote {out} "), res.stderr
-    loaded = load_sid_file(sid_path, DSIDTokenizer.load_default())  # a valid SID file of this tokenizer
+    loaded = load_sid_file(sid_path, default_tokenizer())  # a valid SID file of this tokenizer
     meta = loaded.sid.meta
     assert meta is not None and meta.product == "Aurora single-origin coffee beans"
     assert (meta.selling_points, meta.price, meta.language) == (["Roasted this week"], "$18", "en")

@@ -10,7 +10,6 @@ import pytest
 import torch
 from pydantic import ValidationError
 
-from rag_recsys.creative import DEFAULT_CREATIVE
 from rag_recsys.grm.config import TrainConfig
 from rag_recsys.grm.datasets import load_dataset
 from rag_recsys.grm.pipeline import train_on
@@ -23,7 +22,7 @@ from rag_recsys.recommender import (
     UserContext,
     resolve_history,
 )
-from rag_recsys.tokenizer import DSIDTokenizer
+from rag_recsys.tokenizers import default_tokenizer
 from tools.errors import InputError
 
 
@@ -32,7 +31,7 @@ def _synthetic_dataset(folder: Path, sid_index: bool = False) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     if sid_index:
-        tokenizer = DSIDTokenizer.load_default()
+        tokenizer = default_tokenizer()
         paths = tokenizer.lexicon.content_paths()[:20]
         content = {str(i): paths[i // 2] for i in range(40)}
         doc: object = {"tokenizer": tokenizer.version, "content_sizes": tokenizer.lexicon.content_sizes,
@@ -93,7 +92,7 @@ def test_creative_chooser_prefers_habit_then_default() -> None:
                ResolvedItem(content=[1], creative=[2, 1]), ResolvedItem(content=[2])]
     assert chooser.choose(ctx, history, [0]) == [2, 1]
     assert chooser.choose(ctx, history[:2], [0]) == [5, 3]  # a tie goes to the most recent
-    assert chooser.choose(ctx, [ResolvedItem(content=[0])], [0]) == DEFAULT_CREATIVE
+    assert chooser.choose(ctx, [ResolvedItem(content=[0])], [0]) == default_tokenizer().default_creative
 
 
 def test_popular_items_break_ties_by_row() -> None:
@@ -110,7 +109,8 @@ def test_grm_recommender_returns_distinct_valid_dsids(model_dir: Path) -> None:
     assert len(out) == 8
     assert len({tuple(r.content) for r in out}) == 8  # items sharing a path collapse into one D-SID
     assert all(tuple(r.content) in catalogue for r in out)
-    assert all(r.creative == DEFAULT_CREATIVE for r in out)  # no creative channel, no habit: the default
+    default = default_tokenizer().default_creative
+    assert all(r.creative == default for r in out)  # no creative channel, no habit: the default
     assert [r.score for r in out] == sorted((r.score for r in out), reverse=True)
     assert all(r.item is not None and r.tokenizer is None for r in out)
     habit = rec.recommend(UserContext(history=[{"content": [1, 0, 0], "creative": [4, 2]}]), k=3)
@@ -136,10 +136,10 @@ def test_popularity_recommender(model_dir: Path) -> None:
 def test_recommender_on_tokenizer_codes_reads_texts(tmp_path: Path) -> None:
     folder = _synthetic_dataset(tmp_path / "toy", sid_index=True)
     data = load_dataset(folder, folder / "Toy.index.json")
-    assert data.tokenizer == DSIDTokenizer.load_default().version
+    assert data.tokenizer == default_tokenizer().version
     train_on(data, tmp_path / "m", "grm", "tiny", TrainConfig(epochs=1, batch_size=32, warmup_steps=1), "pytest")
     rec = load_recommender(tmp_path / "m")
-    lexicon = DSIDTokenizer.load_default().lexicon
+    lexicon = default_tokenizer().lexicon
     out = rec.recommend(UserContext(history=["espresso coffee beans", "running shoes"], style="luxury cinematic"),
                         k=3)
     assert len(out) == 3

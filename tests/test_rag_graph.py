@@ -11,7 +11,7 @@ from graphs.context import default_context
 from graphs.rag import RECOMMENDATIONS, NoRecommendation, build_rag_graph
 from graphs.state import BRIEF, GenerateRequest
 from rag_recsys.recommender import ScoredDSID, UserContext
-from rag_recsys.tokenizer import DSIDTokenizer
+from rag_recsys.tokenizers import default_tokenizer
 from ragvid.settings import Settings
 from tests.conftest import ROOT, load_example
 from tools.errors import InputError
@@ -61,7 +61,7 @@ async def test_custom_recommender_example_generates_its_pick(ragvid_home: Path, 
     assert ranked[0].item == "coffee"  # the coffee-gear history ranks the coffee SID first
     assert ranked[0].score > ranked[1].score
     style = example.load_user_file(ROOT / "examples" / "users" / "barista.json").style
-    wished = DSIDTokenizer.load_default().encode_creative(style)[0]
+    wished = default_tokenizer().encode_creative(style)[0]
     assert ranked[0].creative == wished  # the user file's style
     brief = BRIEF.require(state)
     assert brief.content_path == ranked[0].content and brief.creative_path == wished

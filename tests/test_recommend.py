@@ -14,7 +14,7 @@ from rag_recsys.grm.pipeline import load_model
 from rag_recsys.grm.serving import PopularityRecommender, load_recommender
 from rag_recsys.recommender import ScoredDSID, load_user_file
 from rag_recsys.sidfile import sid_from_recommendation
-from rag_recsys.tokenizer import DSIDTokenizer
+from rag_recsys.tokenizers import Tokenizer, default_tokenizer
 from tests.conftest import ROOT
 from tools.errors import InputError
 from tools.probe import probe
@@ -23,8 +23,8 @@ USERS = ROOT / "examples" / "users"
 
 
 @pytest.fixture(scope="module")
-def tokenizer() -> DSIDTokenizer:
-    return DSIDTokenizer.load_default()
+def tokenizer() -> Tokenizer:
+    return default_tokenizer()
 
 
 # --- catalogue meta ------------------------------------------------------------------------------------
@@ -107,11 +107,12 @@ def test_bad_user_files_name_the_file_and_field(tmp_path: Path, content: str, fi
 # --- the hand-over SID file ------------------------------------------------------------------------------
 
 
-def test_recommendation_becomes_a_sid_file(tokenizer: DSIDTokenizer) -> None:
-    rec = ScoredDSID(content=[82, 10, 7], creative=[0, 1], score=-1.0, item="7", tokenizer=tokenizer.version,
+def test_recommendation_becomes_a_sid_file(tokenizer: Tokenizer) -> None:
+    content, creative = tokenizer.lexicon.content_paths()[7], tokenizer.default_creative
+    rec = ScoredDSID(content=content, creative=creative, score=-1.0, item="7", tokenizer=tokenizer.version,
                      meta={"product": "Aurora beans", "selling_points": ["Roasted weekly"]})
     sid = sid_from_recommendation(rec, tokenizer, {"style": "warm"})
-    assert (sid.content, sid.creative, sid.user) == ([82, 10, 7], [0, 1], {"style": "warm"})
+    assert (sid.content, sid.creative, sid.user) == (content, creative, {"style": "warm"})
     assert sid.meta is not None and sid.meta.product == "Aurora beans"
 
 
@@ -124,8 +125,9 @@ def test_recommendation_becomes_a_sid_file(tokenizer: DSIDTokenizer) -> None:
         ({"meta": {"cta": "buy", "script": "rm -rf /"}}, "meta.script"),
     ],
 )
-def test_unusable_recommendations_are_refused_by_field(tokenizer: DSIDTokenizer, change: dict, field: str) -> None:
-    base = {"content": [82, 10, 7], "creative": [0, 1], "score": 0.0, "tokenizer": tokenizer.version}
+def test_unusable_recommendations_are_refused_by_field(tokenizer: Tokenizer, change: dict, field: str) -> None:
+    base = {"content": tokenizer.lexicon.content_paths()[7], "creative": tokenizer.default_creative, "score": 0.0,
+            "tokenizer": tokenizer.version}
     with pytest.raises(InputError) as info:
         sid_from_recommendation(ScoredDSID(**{**base, **change}), tokenizer, file="x.sid.json")
     assert info.value.field == field
@@ -151,7 +153,7 @@ def test_recommend_errors_are_one_line(run_cli, rec_model: Path, tmp_path: Path)
 
 
 def test_recommend_lists_catalogue_items_with_their_meaning(  # type: ignore[no-untyped-def]
-    run_cli, rec_model: Path, tokenizer: DSIDTokenizer
+    run_cli, rec_model: Path, tokenizer: Tokenizer
 ) -> None:
     res = run_cli("recommend", "-u", str(USERS / "lab_tech.json"), "--model", str(rec_model), "-k", "8", "--json")
     assert res.code == 0, res.stderr

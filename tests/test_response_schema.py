@@ -18,13 +18,13 @@ from agents.merge import merge
 from agents.models import ShotInstructions, Source
 from agents.response_schema import PLAIN_TEXT, response_schema
 from rag_recsys.sidfile import load_sid_file
-from rag_recsys.tokenizer import DSIDTokenizer
+from rag_recsys.tokenizers import default_tokenizer
 from tests.conftest import ALL_CAPABILITIES, EXAMPLES
 
 
 @pytest.fixture(scope="module")
 def rule() -> tuple[ShotInstructions, str]:
-    loaded = load_sid_file(EXAMPLES / "coffee.json", DSIDTokenizer.load_default())
+    loaded = load_sid_file(EXAMPLES / "coffee.json", default_tokenizer())
     brief = Brief.from_loaded(loaded, aspect="9:16", duration=None)
     return instruction_task(brief, ALL_CAPABILITIES).rule(), brief.product_text
 

@@ -51,7 +51,9 @@ def test_killed_rag_run_resumes_inside_its_vga_subgraph(rec_model: Path, tmp_pat
     assert 8.5 <= probe(out).duration <= 11.5
     record = json.loads(out.with_suffix(".run.json").read_text())
     assert record["inputs"]["graph"] == "rag" and record["inputs"]["sid"] == handed
-    speech = Counter((c["round"], c["what"]) for c in record["tool_calls"] if c["tool"] == "speech")
-    assert speech and max(speech.values()) == 1
+    # the resumed run's takes all come from the tool cache the killed run filled: nothing is synthesised again (a line
+    # may be taken twice in a round, when the Audio agent condenses it to fit its shot)
+    speech = [c for c in record["tool_calls"] if c["tool"] == "speech"]
+    assert speech and all(c["cached"] for c in speech), speech
     # a resume by id has no recommender (asking one would fail the run): the ranking is the checkpointed one
     assert record["inputs"]["recommendations"]["ranked"][0]["content"] == handed["content"]

@@ -18,7 +18,7 @@ from agents.instruction import rule_instructions
 from agents.models import VoiceTake
 from agents.visual import rule_visual
 from rag_recsys.sidfile import load_sid, parse_sid
-from rag_recsys.tokenizer import DSIDTokenizer
+from rag_recsys.tokenizers import Tokenizer, default_tokenizer
 from tests.conftest import EXAMPLES, render
 from tools import fonts
 from tools.errors import InputError
@@ -40,11 +40,11 @@ def sid_with(tmp: Path, **meta: Any) -> Path:
 
 
 @pytest.fixture(scope="module")
-def tokenizer() -> DSIDTokenizer:
-    return DSIDTokenizer.load_default()
+def tokenizer() -> Tokenizer:
+    return default_tokenizer()
 
 
-def brief_of(tokenizer: DSIDTokenizer, duration: float | None = None, *, meta: bool = True, **changes: Any) -> Brief:
+def brief_of(tokenizer: Tokenizer, duration: float | None = None, *, meta: bool = True, **changes: Any) -> Brief:
     sid = json.loads((EXAMPLES / "coffee.json").read_text())
     if meta:
         sid["meta"].update({"images": [], **changes})
@@ -99,7 +99,7 @@ def test_a_language_without_a_voice_is_exit_2_unless_silent(run_cli, tmp_path: P
 # ------------------------------------------------------------------------------ pixel fitting (item 5)
 
 
-def test_a_long_word_at_1_1_stays_inside_the_frame(tokenizer: DSIDTokenizer, tmp_path: Path) -> None:
+def test_a_long_word_at_1_1_stays_inside_the_frame(tokenizer: Tokenizer, tmp_path: Path) -> None:
     brief = brief_of(tokenizer, selling_points=[f"{LONG_WORD * 2} comfort", "Warm"])
     brief = brief.model_copy(update={"aspect": "1:1"})
     instructions = rule_instructions(brief)
@@ -127,7 +127,7 @@ def test_a_long_word_at_1_1_stays_inside_the_frame(tokenizer: DSIDTokenizer, tmp
 # ------------------------------------------------------------------------------- too much copy (item 6)
 
 
-def test_too_much_copy_drops_shots_then_condenses_whole_words(tokenizer: DSIDTokenizer) -> None:
+def test_too_much_copy_drops_shots_then_condenses_whole_words(tokenizer: Tokenizer) -> None:
     full = rule_instructions(brief_of(tokenizer))
     six = rule_instructions(brief_of(tokenizer, 6.0))
     assert [s.purpose for s in full.shots] == ["hook", "feature", "feature", "feature", "cta"]
@@ -165,7 +165,7 @@ def test_a_length_too_short_for_hook_and_cta_is_exit_2_with_the_minimum(run_cli,
     assert re.search(r"^error: duration: 6s is too short .* at least \d+(\.\d)?s", res.stderr.strip().splitlines()[-1])
 
 
-def test_a_default_length_grows_to_the_minimum_instead_of_failing(tokenizer: DSIDTokenizer) -> None:
+def test_a_default_length_grows_to_the_minimum_instead_of_failing(tokenizer: Tokenizer) -> None:
     """The fast profile's 12 s is a default, not a length the user asked for: copy that needs more gets the
     shortest length that fits instead of exit 2 (an asked-for length still fails with that minimum)."""
     asked = brief_of(tokenizer, 6.0, product=" ".join([LONG_WORD] * 5))
@@ -181,7 +181,7 @@ def test_a_default_length_grows_to_the_minimum_instead_of_failing(tokenizer: DSI
 # ------------------------------------------------------------------------------------ no meta (item 9)
 
 
-def test_no_meta_speaks_natural_copy_never_a_taxonomy_path(tokenizer: DSIDTokenizer) -> None:
+def test_no_meta_speaks_natural_copy_never_a_taxonomy_path(tokenizer: Tokenizer) -> None:
     instructions = rule_instructions(brief_of(tokenizer, meta=False))
     said = [s.narration_intent for s in instructions.shots] + [s.onscreen_text or "" for s in instructions.shots]
     assert not any(">" in t or "&" in t or "tobacco" in t.lower() for t in said), said

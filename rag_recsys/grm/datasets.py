@@ -128,9 +128,9 @@ def encode_item_texts(
     version. With ``cache_dir`` the result is kept there (`sid_index_cache`) and reused while the items
     file and the tokenizer version are unchanged. ``on_progress(done, total)`` is called after each batch
     of ``ENCODE_BATCH`` texts (item counts). Raises `InputError` for an item that is not an object."""
-    from rag_recsys.tokenizer import DSIDTokenizer
+    from rag_recsys.tokenizers import default_tokenizer
 
-    tokenizer = DSIDTokenizer.load_default()
+    tokenizer = default_tokenizer()
     raw, raw_bytes = read_json_object(items_file, "item → metadata")
     digest = hashlib.sha256(raw_bytes).hexdigest()
     sizes = list(tokenizer.lexicon.content_sizes)

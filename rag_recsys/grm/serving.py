@@ -25,7 +25,7 @@ from rag_recsys.recommender import (
     UserContext,
     resolve_history,
 )
-from rag_recsys.tokenizer import DSIDTokenizer
+from rag_recsys.tokenizers import Tokenizer, default_tokenizer
 
 MIN_BEAM = 50
 
@@ -52,10 +52,10 @@ class _CatalogueView:
         rows = {r for item in history for r in self._rows.get(tuple(item.content), [])}
         return np.asarray(sorted(rows), dtype=np.int64)
 
-    def _tokenizer(self) -> DSIDTokenizer | None:
+    def _tokenizer(self) -> Tokenizer | None:
         if self.tokenizer_version is None:
             return None
-        tokenizer = DSIDTokenizer.load_default()
+        tokenizer = default_tokenizer()
         if tokenizer.version != self.tokenizer_version:
             raise ValueError(f"model trained on tokenizer {self.tokenizer_version}, this is {tokenizer.version}")
         return tokenizer

@@ -59,9 +59,9 @@ def recommend_for_cli(recommender: Recommender, user: UserContext, user_file: Pa
 
 def print_recommendations(ranked: Sequence[ScoredDSID], as_json: bool) -> None:
     """The list on stdout: a table with each D-SID's lexicon meaning, or JSON for scripts."""
-    from rag_recsys.tokenizer import DSIDTokenizer
+    from rag_recsys.tokenizers import default_tokenizer
 
-    tokenizer = DSIDTokenizer.load_default()
+    tokenizer = default_tokenizer()
     rows = []
     for rank, rec in enumerate(ranked, 1):
         ours = rec.tokenizer == tokenizer.version

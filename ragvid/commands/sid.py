@@ -122,13 +122,13 @@ def decode(
 ) -> None:
     """Print what FILE's content and creative codes mean."""
     from rag_recsys.sidfile import load_sid_file
-    from rag_recsys.tokenizer import DSIDTokenizer
+    from rag_recsys.tokenizers import default_tokenizer
 
     if file.suffix.lower() in VIDEO_SUFFIXES | IMAGE_SUFFIXES:
         raise InputError("FILE", f"{file} is a video or image, not a SID file: read its SIDs with "
                                  f"`ragvid sid encode {file} -o OUT.json`")  # fmt: skip
 
-    tokenizer = DSIDTokenizer.load_default()
+    tokenizer = default_tokenizer()
     with _warnings_on_stderr():
         loaded = load_sid_file(file, tokenizer)
     doc = _decoded(loaded, tokenizer)
@@ -163,6 +163,8 @@ def decode(
     creative.add_row("transitions", f"{', '.join(style.transitions)} ({style.transition_seconds} s)")
     creative.add_row("music", f"{style.music_mood}, {style.music_bpm} bpm")
     creative.add_row("voice rate", str(style.voice_rate))
+    if style.settings:
+        creative.add_row("draft settings", ", ".join(f"{k} {v:g}" for k, v in style.settings.items()))
     console.print(creative)
 
     console.print(f"product: {loaded.product_text}")
@@ -173,10 +175,17 @@ def decode(
 @sid_app.command()
 @command
 def build(
-    catalog: Annotated[Path, typer.Argument(
-        help="Catalogue JSON: {item id: {title, brand, categories, description}} (a data set's <Name>.item.json).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Tokenizer folder to write.")],
+    catalog: Annotated[Path | None, typer.Argument(
+        help="Catalogue JSON: {item id: {title, brand, categories, description}} (a data set's <Name>.item.json).",
+        show_default=False)] = None,
+    taxonomy: Annotated[bool, typer.Option(
+        "--taxonomy", help="Build on the packaged Google Product Taxonomy, one item per category (as the shipped "
+                           "tokenizer is: --taxonomy --drafts 600 --settings 40).")] = False,
     items: Annotated[int | None, typer.Option(min=2, help="Use the first N items (default: all).")] = None,
+    drafts: Annotated[int | None, typer.Option(
+        min=2, help="Render at most N drafts, over items spread evenly through the catalogue (default: every "
+                    "item, --per-item each).")] = None,
     settings: Annotated[int, typer.Option(min=2, help="Creative settings sampled from the draft settings space.")] = 24,
     per_item: Annotated[int, typer.Option(min=1, help="Draft renders per item, each under another setting.")] = 2,
     work: Annotated[Path | None, typer.Option(
@@ -186,15 +195,18 @@ def build(
     jobs: Annotated[int, typer.Option(min=1, help="Renders and reads at a time.")] = 2,
     seed: Annotated[int, typer.Option(help="Seed of the settings, the plan, the heads and the codebooks.")] = 0,
 ) -> None:
-    """Build a learned D-SID tokenizer folder from CATALOG: render drafts, read them back, train the disentangled
-    heads (RaG Eqs. 6-8), fit the content and creative codebooks, measure, and write a model card."""
+    """Build a learned D-SID tokenizer folder from CATALOG (or the taxonomy): render drafts, read them back, train
+    the disentangled heads (RaG Eqs. 6-8), fit the content and creative codebooks, measure, and write a model card."""
     from rag_recsys.dsid_build import BuildSettings
     from rag_recsys.dsid_heads import HeadsConfig
     from ragvid.dsid_views import build_from_catalogue
 
+    if (catalog is None) == (not taxonomy):
+        raise InputError("CATALOG", "give a catalogue file or --taxonomy (one of them)")
     console = literal_console()
     _, report = build_from_catalogue(
-        catalog, output, work=work or output.with_name(output.name + ".work"), items=items, settings=settings,
+        catalog, output, work=work or output.with_name(output.name + ".work"), items=items, drafts=drafts,
+        settings=settings,
         per_item=per_item, encoder=encoder, workers=jobs, seed=seed,
         build=BuildSettings(heads=HeadsConfig(epochs=epochs, seed=seed)), progress=console.print,
     )  # fmt: skip
