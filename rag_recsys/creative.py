@@ -223,9 +223,10 @@ def style_of_settings(path: Sequence[int], settings: Mapping[str, float]) -> Cre
 
     The palette is the settings' two colours as background and surface, white or near-black text (whichever has
     the larger WCAG contrast ratio with the background) and the look's own accent (the colour it was chosen by, so
-    a warm look keeps a warm accent); the music tempo is the settings' (clamped to 70-140 bpm); shots scale from `DRAFT_SHOT_S` to `STYLE_SHOT_S`. The look is the one
-    nearest the first colour on the HSV cone (`_look_point`), the rhythm the one nearest the tempo; they supply
-    type, transitions, camera motions, music mood and voice rate, and name the style."""
+    a warm look keeps a warm accent); the music tempo is the settings' (clamped to 70-140 bpm); shots scale from
+    `DRAFT_SHOT_S` to `STYLE_SHOT_S`. The look is the one nearest the first colour on the HSV cone (`_look_point`),
+    the rhythm the one nearest the tempo; they supply type, transitions, camera motions, music mood and voice rate,
+    and name the style."""
     first, second = settings_colours(settings["hue"], settings["saturation"], settings["value"], settings["contrast"])
     here = _colour_point(settings["hue"], settings["saturation"], settings["value"])
     look_code = int(np.argmin([np.linalg.norm(here - _look_point(look)) for look in LOOKS]))
