@@ -31,7 +31,7 @@ import numpy as np
 
 from rag_recsys.creative import LOOKS, RHYTHMS, CreativeStyle, style_of_settings
 from rag_recsys.dsid_model import DSIDModel
-from rag_recsys.embedding import TextEncoder, get_encoder
+from rag_recsys.embedding import ENCODERS, TextEncoder, get_encoder
 from rag_recsys.lexicon import ContentMeaning, Lexicon
 from rag_recsys.reads import Reads
 from rag_recsys.tokenizer import ARTIFACT_DIR, match_creative, product_name
@@ -66,7 +66,6 @@ class LearnedTokenizer:
             members=[str(n) for n in names],
         )
         self._item_paths = np.array(list(model.item_codes.values()), dtype=np.int64)
-        self._valid = model.content_paths()
 
     @classmethod
     def load(cls, directory: Path, encoder: TextEncoder | None = None) -> LearnedTokenizer:
@@ -87,7 +86,7 @@ class LearnedTokenizer:
     @property
     def reads(self) -> Reads:
         """What the folder's text encoder reads (asking loads no weights)."""
-        return self._encoder.reads if self._encoder is not None else _reads_of(self.model.config.encoder)
+        return self._encoder.reads if self._encoder is not None else ENCODERS[self.model.config.encoder].reads
 
     @cached_property
     def default_creative(self) -> list[int]:
@@ -152,14 +151,9 @@ class LearnedTokenizer:
 
     def __repr__(self) -> str:
         return (f"LearnedTokenizer({self.version}, content {self.lexicon.content_sizes}, creative "
-                f"{self.lexicon.creative_sizes}, {len(self._valid)} content paths over {len(self._item_paths)} items, "
+                f"{self.lexicon.creative_sizes}, {len(self.model.content_paths())} content paths over "
+                f"{len(self._item_paths)} items, "
                 f"{len(self.lexicon.creative_entries)} creative paths)")  # fmt: skip
-
-
-def _reads_of(encoder: str) -> Reads:
-    from rag_recsys.embedding import ENCODERS
-
-    return ENCODERS[encoder].reads
 
 
 @lru_cache(maxsize=1)
