@@ -29,6 +29,11 @@ SAMPLE_RATE = 48000
 # the limiter's ceiling: sample peaks at -1.5 dBFS keep AAC's inter-sample (true) peaks under -1 dBTP
 LIMIT_LINEAR = 10 ** (-1.5 / 20)
 MASTER_PASSES = 3
+# sidechaincompress ends at whichever input reaches EOF first, and which one does depends on thread
+# timing: on equal-length inputs it dropped the music's last partial frame in about 1 run of 100
+# (285056 of 288000 samples). Both inputs run this much past the timeline and the output is trimmed
+# back to it, so the lost frame always falls in the discarded tail.
+SIDECHAIN_TAIL_S = 0.5
 
 
 def _transition_seconds(shot: TimelineShot) -> float:
@@ -112,16 +117,18 @@ def _audio_graph(timeline: Timeline, *, stems: bool) -> _AudioBuses:
         music = (
             ffmpeg.input(str(timeline.music), **kwargs)
             .audio.filter("aformat", **fmt)
-            .filter("atrim", duration=T)
-            .filter("apad", whole_dur=T)
             .filter("volume", volume=f"{timeline.ducking.music_gain_db}dB")
         )
     voice_tap = music_tap = None
     if voice is not None and music is not None:
         d = timeline.ducking
         vs = voice.filter_multi_output("asplit")
+        tail = T + SIDECHAIN_TAIL_S
         music = ffmpeg.filter(
-            [music, vs[0]],
+            [
+                music.filter("atrim", duration=tail).filter("apad", whole_dur=tail),
+                vs[0].filter("apad", whole_dur=tail),
+            ],
             "sidechaincompress",
             threshold=d.threshold,
             ratio=d.ratio,
@@ -130,7 +137,7 @@ def _audio_graph(timeline: Timeline, *, stems: bool) -> _AudioBuses:
             makeup=1,
             detection="rms",
             link="maximum",
-        )
+        ).filter("atrim", duration=T)
         voice_mix = vs[1]
         if stems:
             voice_tap = vs[2]
@@ -140,6 +147,8 @@ def _audio_graph(timeline: Timeline, *, stems: bool) -> _AudioBuses:
             [voice_mix, music], "amix", inputs=2, normalize=0, duration="first", dropout_transition=0
         )
         return _AudioBuses(master, voice_tap, music_tap)
+    if music is not None:
+        music = music.filter("atrim", duration=T).filter("apad", whole_dur=T)
     only = voice if voice is not None else music
     if only is None:
         return _AudioBuses(ffmpeg.input(f"anullsrc=r={SAMPLE_RATE}:cl=stereo", f="lavfi", t=T).audio)
