@@ -99,14 +99,26 @@ def train_rows(
 
 def _medoids(zk: np.ndarray, codes: np.ndarray, settings_of_row: np.ndarray,
              settings: Sequence[Mapping[str, Any]]) -> dict[str, CreativeEntry]:  # fmt: skip
+    """Each creative path's medoid: of its renders, the one nearest its centre whose setting no other path took.
+    Two paths with one setting would render the same video, and a video could not tell them apart (the shipped
+    build of ragvid-dsid-v1+6cdeb87a gave [4, 0] and [4, 5] one medoid), so paths choose in order of size and a
+    path left with only taken settings is not in the lexicon (`RQCodebooks.encode_valid` moves its renders to
+    the nearest listed path)."""
     out: dict[str, CreativeEntry] = {}
-    for path in sorted({tuple(r) for r in codes.tolist()}):
-        rows = np.flatnonzero((codes == np.array(path)).all(axis=1))
+    taken: set[int] = set()
+    paths = sorted({tuple(r) for r in codes.tolist()})
+    rows_of = {path: np.flatnonzero((codes == np.array(path)).all(axis=1)) for path in paths}
+    for path in sorted(paths, key=lambda p: (-len(rows_of[p]), p)):
+        rows = rows_of[path]
         centre = zk[rows].mean(axis=0)
-        medoid = int(rows[np.argmin(((zk[rows] - centre) ** 2).sum(axis=1))])
-        index = int(settings_of_row[medoid])
-        out[path_key(path)] = CreativeEntry(settings=dict(settings[index]), setting_index=index, renders=len(rows))
-    return out
+        for row in rows[np.argsort(((zk[rows] - centre) ** 2).sum(axis=1), kind="stable")].tolist():
+            index = int(settings_of_row[row])
+            if index not in taken:
+                taken.add(index)
+                out[path_key(path)] = CreativeEntry(settings=dict(settings[index]), setting_index=index,
+                                                    renders=len(rows))  # fmt: skip
+                break
+    return dict(sorted(out.items()))
 
 
 def view_figures(

@@ -11,7 +11,10 @@ uncompressed ``.npz`` with fixed timestamps, so equal builds are byte-identical)
 - ``lexicon.json`` — each item's content path (``items``; ``item_rows`` keeps the row order of the arrays and of
   ``names``), each item's name, what each content prefix means (its items' categories,
   topics and titles), each creative path's medoid settings;
-- ``metrics.json`` and ``MODEL_CARD.md`` — what the build measured and the data it saw (outside the version).
+- ``metrics.json`` and ``MODEL_CARD.md`` — what the build measured and the data it saw (outside the version);
+- ``style_renders.npz`` (optional) — the measured creative vectors of the agents' own renders of every creative
+  path (``ragvid.style_renders``), against which a video's creative path is read. Outside the version: they
+  change how a video is read, not what any code means.
 
 A view of an item or a render is one feature row: the frozen text encoder's embedding of its words
 (``text_dim``), then its measured creative vector (``creative_dim``, `tools.video.measures.creative_vector`).
@@ -46,6 +49,7 @@ CREATIVE_CODEBOOKS = "creative_codebooks.npz"
 ITEMS_FILE = "items.npz"
 LEXICON_FILE = "lexicon.json"
 METRICS_FILE = "metrics.json"
+STYLE_RENDERS_FILE = "style_renders.npz"
 MODEL_CARD = "MODEL_CARD.md"
 VERSIONED_FILES = (HEADS_FILE, CONTENT_CODEBOOKS, CREATIVE_CODEBOOKS, ITEMS_FILE, LEXICON_FILE)
 
@@ -85,6 +89,27 @@ def item_features(heads: TrainedHeads, text_embeddings: np.ndarray) -> np.ndarra
     return np.concatenate([text, np.broadcast_to(creative, (len(text), len(creative)))], axis=1)
 
 
+@dataclass(frozen=True)
+class StyleRenders:
+    """Agents' renders of creative paths, as measured: ``vectors`` (n, creative_dim) float32 creative vectors
+    (`tools.video.measures.creative_vector`), ``paths`` (n, creative depth) int64, the path each was rendered
+    under, and ``products`` (n,) int64, the index of the product it showed (``ragvid.style_renders``)."""
+
+    vectors: np.ndarray
+    paths: np.ndarray
+    products: np.ndarray
+
+    def save(self, path: Path) -> None:
+        save_arrays(path, {"vectors": np.asarray(self.vectors, dtype=np.float32),
+                           "paths": np.asarray(self.paths, dtype=np.int64),
+                           "products": np.asarray(self.products, dtype=np.int64)})  # fmt: skip
+
+    @classmethod
+    def load(cls, path: Path) -> StyleRenders:
+        with np.load(path) as arrays:
+            return cls(vectors=arrays["vectors"], paths=arrays["paths"], products=arrays["products"])
+
+
 @dataclass
 class DSIDModel:
     """A loaded (or freshly built) D-SID tokenizer."""
@@ -97,6 +122,7 @@ class DSIDModel:
     creative: dict[str, CreativeEntry]
     item_vectors: np.ndarray  # (n_items, text_dim) frozen text embeddings, in `item_codes` order
     lexicon_extra: dict[str, Any]  # what else lexicon.json holds: "names", "meanings" (see the module doc)
+    style_renders: StyleRenders | None = None
 
     @property
     def version(self) -> str:
@@ -176,6 +202,8 @@ class DSIDModel:
         )
         self.config.version = folder_version(directory)
         (directory / CONFIG_FILE).write_text(self.config.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        if self.style_renders is not None:
+            self.style_renders.save(directory / STYLE_RENDERS_FILE)
         return self.config.version
 
     @classmethod
@@ -219,7 +247,10 @@ class DSIDModel:
             creative={k: CreativeEntry.model_validate(v) for k, v in lexicon["creative"].items()},
             item_vectors=item_vectors,
             lexicon_extra={k: v for k, v in lexicon.items() if k not in ("items", "item_rows", "creative")},
+            style_renders=StyleRenders.load(directory / STYLE_RENDERS_FILE)
+            if (directory / STYLE_RENDERS_FILE).is_file()
+            else None,
         )
 
 
-__all__ = ["CreativeEntry", "DSIDConfig", "DSIDModel", "folder_version", "item_features"]
+__all__ = ["CreativeEntry", "DSIDConfig", "DSIDModel", "StyleRenders", "folder_version", "item_features"]

@@ -69,8 +69,12 @@ def words(text: str) -> set[str]:
 
 
 def product_name(text: str) -> str:
-    """The first sentence of a product text: the product name in ``product_text_of`` and ``item_text``."""
-    return re.split(r"\.\s", text, maxsplit=1)[0]
+    """The first sentence or line of a product text: the product name in ``product_text_of`` and ``item_text``,
+    the first line of words read from a video. An all-capitals name is title-cased: capitals are a style (a title
+    in uppercase, read back by OCR), and the cased text encoder reads "STRIDE PRO LIGHTWEIGHT RUNNING SHOES" as
+    Insoles & Inserts, the same words in title case as Shoes."""
+    name = re.split(r"\.\s|\n", text.strip(), maxsplit=1)[0]
+    return name.title() if name.isupper() else name
 
 
 def named_words(text: str) -> set[str]:

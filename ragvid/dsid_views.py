@@ -28,6 +28,7 @@ from rag_recsys.embedding import ENCODERS, E5Encoder, TextEncoder, get_encoder
 from rag_recsys.grm.datasets import item_text
 from rag_recsys.taxonomy import PACKAGED_TAXONOMY, SEPARATOR, category_text, load_taxonomy, taxonomy_catalogue
 from ragvid.drafts import DRAFT_VERSION, DraftSettings, render_drafts
+from tools.cache import temp_beside
 from tools.errors import InputError
 from tools.video.measures import CREATIVE_VECTOR_NAMES, creative_vector, measure_video
 from tools.video.measures import VERSION as MEASURES_VERSION
@@ -100,7 +101,7 @@ def _read(video: Path, source: Source, language: str) -> tuple[str, list[float]]
         return str(doc["text"]), [float(v) for v in doc["creative"]]
     text = cue_text(subtitle_track(video) or []) if source == "track" else ocr_text(video, language).text
     vector = [round(float(v), 6) for v in creative_vector(measure_video(video))]
-    partial = cache.with_suffix(".partial")
+    partial = temp_beside(cache)
     partial.write_text(json.dumps({"text": text, "creative": vector}, ensure_ascii=False), encoding="utf-8")
     os.replace(partial, cache)
     return text, vector

@@ -8,10 +8,10 @@ person needs it to file an existing ad. Both views of the paper's video encoder 
 - *creative*: the video's measured creative vector (`tools.video.measures`: palette, brightness, motion, shot
   rhythm, tempo, loudness).
 
-The words are coded as product text is (their nearest catalogue item); both views go through the learned
-tokenizer's creative head as one feature row, as its training renders did (`rag_recsys.learned_tokenizer.
-LearnedTokenizer.encode_creative_features`), so the words do not sway the look. A still image
-has a look but no motion or cuts: its creative path is the nearest one for a video that never moves.
+The words are coded as product text is (their nearest catalogue item); the creative vector is read against the
+agents' own renders of every creative path (`rag_recsys.learned_tokenizer.LearnedTokenizer.encode_creative_video`,
+`ragvid.style_renders`), so the words do not sway the look. A still image has a look but no motion or cuts: its
+creative path is the one whose renders it is least unlike.
 
 The first line read becomes ``meta.product`` and the next ones selling points (each within the SID format's
 limits), so the written file renders; the words read and how they were read are reported beside it.
@@ -26,7 +26,15 @@ import av
 import numpy as np
 
 from rag_recsys.learned_tokenizer import shipped_tokenizer
-from rag_recsys.sidfile import LoadedSid, ProductMeta, SidFile, check_encodable, load_sid_file, write_sid_file
+from rag_recsys.sidfile import (
+    LoadedSid,
+    ProductMeta,
+    SidFile,
+    check_encodable,
+    load_sid_file,
+    product_text_of,
+    write_sid_file,
+)
 from ragvid.media_files import VIDEO_SUFFIXES, is_image
 from ragvid.progress import logged_warnings
 from tools.errors import InputError, ToolError, one_line
@@ -110,8 +118,8 @@ def encode_media(
             raise InputError(field_name, f"the words read from {media.name} ({words.source}) cannot get content "
                                          f"codes: {tokenizer.reads.says()}; {why}") from None  # fmt: skip
         text = tokenizer.encoder.encode([words.text])
-        creative = tokenizer.encode_creative_features(np.concatenate([text, vector[None, :]], axis=1))[0]
-        content, _ = tokenizer.encode_content(words.text)
+        creative = tokenizer.encode_creative_video(text, vector[None, :])[0]
+        content, _ = tokenizer.encode_content(product_text_of(meta))  # as its SID file's meta would be coded
         sid = SidFile(tokenizer=tokenizer.version, content=content, creative=creative, meta=meta)
         write_sid_file(sid, output)
         loaded = load_sid_file(output, tokenizer)

@@ -18,6 +18,8 @@ from typer.testing import CliRunner
 
 from rag_recsys import metrics as m
 from rag_recsys.dsid_model import CONFIG_FILE, LEXICON_FILE, METRICS_FILE, MODEL_CARD, VERSIONED_FILES, DSIDModel
+from rag_recsys.learned_tokenizer import LearnedTokenizer, style_render_accuracy
+from rag_recsys.lexicon import path_key
 from ragvid.commands.sid import sid_app
 from ragvid.drafts import DraftSettings
 
@@ -35,7 +37,7 @@ PRODUCTS = [
     ("Atlas Leather Crossbody Bag", "Atlas", "Fashion,Bags", "Full-grain leather that ages well."),
     ("Copper Stainless Steel Saucepan", "Copper", "Kitchen,Cookware,Pans", "Even heat on every hob, induction too."),
 ]  # fmt: skip
-ARGS = ("--settings", "4", "--per-item", "2", "--epochs", "20")
+ARGS = ("--settings", "4", "--per-item", "2", "--epochs", "20", "--style-products", "2")
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +89,40 @@ def test_every_creative_path_renders_the_settings_of_a_sampled_point(built: tupl
         assert model.settings_of([int(c) for c in key.split("-")]) == entry
     with pytest.raises(KeyError, match="not in this tokenizer's lexicon"):
         model.settings_of([9, 9])
+    # two paths on one setting would render one video, which could not tell them apart
+    indices = [entry.setting_index for entry in model.creative.values()]
+    assert len(set(indices)) == len(indices)
+
+
+def test_every_creative_path_is_rendered_by_the_agents_and_read_back(built: tuple[Path, Path, dict[str, Any]]) -> None:
+    """The style renders: each creative path under two products by the VGA graph itself (a run record each), their
+    measured creative vectors stored in the folder, against which `encode_creative_video` reads a video."""
+    folder, _, metrics = built
+    model = DSIDModel.load(folder)
+    renders = model.style_renders
+    assert renders is not None
+    n = len(model.creative)
+    assert renders.vectors.shape == (2 * n, model.config.creative_dim)
+    assert sorted({path_key(p) for p in renders.paths.tolist()}) == sorted(model.creative)
+    assert renders.products.tolist() == [0, 1] * n
+    records = sorted(folder.with_name(folder.name + ".work").glob("style/style-*.run.json"))
+    assert len(records) == 2 * n
+    inputs = [json.loads(r.read_text())["inputs"] for r in records]
+    assert {(doc["policy"], doc["profile"]) for doc in inputs} == {("rule", "fast")}
+    assert metrics["style_renders"] == 2 * n and "style_render_accuracy" not in metrics  # no held-out fold
+    card = (folder / MODEL_CARD).read_text()
+    assert f"## Style renders (style_renders.npz)\n\n- each of the {n} creative paths" in card
+    with pytest.raises(ValueError, match="three products or more"):
+        style_render_accuracy(renders)
+    # fit on these renders, the classifier gives each its own path back
+    tok = LearnedTokenizer.load(folder)
+    text = np.zeros((2 * n, model.config.text_dim), dtype=np.float32)
+    assert tok.encode_creative_video(text, renders.vectors) == renders.paths.tolist()
+
+
+def test_calibrate_names_a_folder_that_is_not_a_tokenizer(tmp_path: Path) -> None:
+    result = runner.invoke(sid_app, ["calibrate", str(tmp_path)])
+    assert result.exit_code == 2 and "DIR" in result.output and "not a D-SID tokenizer folder" in result.output
 
 
 def test_a_rebuild_from_the_cache_renders_nothing_and_gives_the_same_bytes(
@@ -94,14 +130,20 @@ def test_a_rebuild_from_the_cache_renders_nothing_and_gives_the_same_bytes(
 ) -> None:
     folder, catalogue, metrics = built
     cache = folder.with_name(folder.name + ".work")
-    drafts = {p: p.stat().st_mtime_ns for p in cache.glob("*.mp4")}
-    assert len(drafts) == 20
-    result = runner.invoke(
-        sid_app, ["build", str(catalogue), "-o", str(tmp_path / "again"), "--work", str(cache), *ARGS]
-    )
+    drafts = {p: p.stat().st_mtime_ns for p in [*cache.glob("*.mp4"), *cache.glob("style/*.mp4")]}
+    assert len(drafts) == 20 + metrics["style_renders"]
+    again = tmp_path / "again"
+    result = runner.invoke(sid_app, ["build", str(catalogue), "-o", str(again), "--work", str(cache), *ARGS])
     assert result.exit_code == 0, result.output
-    assert {p: p.stat().st_mtime_ns for p in cache.glob("*.mp4")} == drafts
-    assert DSIDModel.load(tmp_path / "again").version == metrics["version"]
+    assert {p: p.stat().st_mtime_ns for p in drafts} == drafts
+    assert DSIDModel.load(again).version == metrics["version"]
+    first, second = DSIDModel.load(folder).style_renders, DSIDModel.load(again).style_renders
+    assert first is not None and second is not None
+    np.testing.assert_array_equal(first.vectors, second.vectors)
+    # calibrating again replaces the card's section instead of adding one
+    result = runner.invoke(sid_app, ["calibrate", str(again), "--products", "2", "--work", str(cache / "style")])
+    assert result.exit_code == 0, result.output
+    assert (again / MODEL_CARD).read_text().count("## Style renders") == 1
 
 
 def test_eval_prints_the_build_metrics_and_measures_a_catalogue(built: tuple[Path, Path, dict[str, Any]]) -> None:

@@ -11,6 +11,7 @@ import torch
 from pydantic import ValidationError
 
 from rag_recsys.grm.config import TrainConfig
+from rag_recsys.grm.data import ItemCodes
 from rag_recsys.grm.datasets import load_dataset
 from rag_recsys.grm.pipeline import train_on
 from rag_recsys.grm.popularity import item_counts, popular_items
@@ -196,3 +197,11 @@ def test_train_on_seeds_the_initial_weights_too(tmp_path: Path) -> None:
         weights.append(torch.load(tmp_path / run / "best.pt", weights_only=True)["model"])
     assert weights[0].keys() == weights[1].keys()
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+
+
+def test_text_history_on_a_model_of_another_tokenizer_says_how_to_retrain() -> None:
+    items = ItemCodes([str(i) for i in range(4)], np.array([[0, 0, 0], [0, 1, 0], [1, 0, 0], [1, 1, 0]]), [2, 2, 1], [])
+    rec = PopularityRecommender(items, np.ones(4), tokenizer_version="ragvid-dsid-v1+00000000")
+    assert len(rec.recommend(UserContext(history=[[0, 1]]), 2)) == 2  # code paths need no tokenizer
+    with pytest.raises(ValueError, match=r"trained on tokenizer ragvid-dsid-v1\+00000000, .*`ragvid rec train "):
+        rec.recommend(UserContext(history=["espresso coffee beans"]), 2)

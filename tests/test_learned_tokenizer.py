@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from rag_recsys.learned_tokenizer import SHIPPED_DIR, LearnedTokenizer, shipped_tokenizer
+from rag_recsys.learned_tokenizer import SHIPPED_DIR, LearnedTokenizer, shipped_tokenizer, style_render_accuracy
+from rag_recsys.lexicon import path_key
 from rag_recsys.product_queries import QUERY_LANGUAGES, product_queries
 from rag_recsys.sidfile import load_sid_file
 from rag_recsys.tokenizer import DSIDTokenizer
@@ -57,6 +59,21 @@ def test_different_products_get_different_paths(tok: LearnedTokenizer) -> None:
         assert branch in tok.nearest_category(text, tok.encode_content(text)[0])[0], text
 
 
+def test_capitals_are_a_style_not_a_product(tok: LearnedTokenizer) -> None:
+    """An uppercase title read back by OCR codes as the product name it shows (it read as Insoles before)."""
+    name = "Stride Pro Lightweight Running Shoes"
+    assert tok.encode_content(name.upper())[0] == tok.encode_content(name)[0]
+    assert tok.nearest_category(name.upper(), tok.encode_content(name.upper())[0])[0].endswith("> Shoes")
+
+
+def test_the_first_line_of_words_read_is_the_product(tok: LearnedTokenizer) -> None:
+    """Lines read from a video: the first names the product, the selling points after it do not sway the code
+    (the whole text, foam cushioning and all, read as Insoles & Inserts)."""
+    name = "Stride Pro Lightweight Running Shoes"
+    lines = f"{name.upper()}\nResponsive foam cushioning for long runs.\nBreathable knit upper."
+    assert tok.encode_content(lines)[0] == tok.encode_content(name)[0]
+
+
 def test_the_shipped_folder_is_measured_and_every_creative_path_renders(tok: LearnedTokenizer) -> None:
     metrics = json.loads((SHIPPED_DIR / "metrics.json").read_text())
     assert metrics["version"] == tok.version and metrics["collision_rate"] < 0.03
@@ -68,6 +85,23 @@ def test_the_shipped_folder_is_measured_and_every_creative_path_renders(tok: Lea
         assert 2.0 <= style.shot_seconds <= 6.0 and style.music_bpm == round(min(max(entry.settings["tempo_bpm"],
                                                                                         70), 140))  # fmt: skip
     assert tok.lexicon.has_creative(tok.default_creative)
+
+
+def test_the_shipped_style_renders_cover_every_path_and_their_accuracy_is_what_metrics_says(
+    tok: LearnedTokenizer,
+) -> None:
+    renders = tok.model.style_renders
+    assert renders is not None, "the shipped folder has no style renders: ragvid sid calibrate"
+    metrics = json.loads((SHIPPED_DIR / "metrics.json").read_text())
+    products = len(np.unique(renders.products))
+    assert products >= 3 and metrics["style_renders"] == len(renders.paths) == products * len(tok.model.creative)
+    for product in range(products):  # each product renders every path once
+        assert sorted(path_key(p) for p in renders.paths[renders.products == product].tolist()) == sorted(
+            tok.model.creative
+        )
+    recomputed = style_render_accuracy(renders)
+    assert recomputed == {k: metrics[k] for k in recomputed}
+    assert recomputed["style_render_accuracy"] > 0.5  # chance is 1/len(paths)
 
 
 def test_style_text_finds_its_look(tok: LearnedTokenizer) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -26,6 +27,13 @@ def content_key(tool: str, version: str, request: BaseModel | dict[str, object],
         # inputs are hashed by content, not path, so moving a product photo keeps its cache entries
         h.update(hashlib.sha256(Path(f).read_bytes()).digest())
     return h.hexdigest()[:32]
+
+
+def temp_beside(final: Path, suffix: str = "") -> Path:
+    """A hidden temporary name beside `final` for a write that ends in ``os.replace(tmp, final)``, unique per write:
+    two runs in one process (``ragvid sid calibrate``, a server) may make the same entry at once, and a name
+    from the process id alone let one run's ffmpeg write over the other's file."""
+    return final.with_name(f".{final.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp{suffix or final.suffix}")
 
 
 class ToolCache:
@@ -47,7 +55,7 @@ class ToolCache:
         if final.exists():
             return final, True
         final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = final.with_name(f".{final.stem}.{os.getpid()}.tmp{suffix}")
+        tmp = temp_beside(final, suffix)
         try:
             await make(tmp)
             os.replace(tmp, final)

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tools.cache import temp_beside
 from tools.escape import ASS_NEWLINE, ass_text, track_text, visible_text
 from tools.fonts import FONT_BOLD, FONT_REGULAR, face, font_runs, run_fontsize, settable
 from tools.languages import language_of
@@ -318,7 +319,7 @@ def _link_fonts(folder: Path, families: list[str]) -> Path:
         link = folder / path.name
         if link.is_symlink() and Path(os.readlink(link)) == path:
             continue
-        tmp = folder / f".{path.name}.{os.getpid()}.tmp"
+        tmp = temp_beside(link)
         tmp.unlink(missing_ok=True)
         tmp.symlink_to(path)
         os.replace(tmp, link)

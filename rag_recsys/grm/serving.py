@@ -57,7 +57,10 @@ class _CatalogueView:
             return None
         tokenizer = default_tokenizer()
         if tokenizer.version != self.tokenizer_version:
-            raise ValueError(f"model trained on tokenizer {self.tokenizer_version}, this is {tokenizer.version}")
+            raise ValueError(f"model trained on tokenizer {self.tokenizer_version}, this ragvid uses "
+                             f"{tokenizer.version}, whose codes of the history's texts mean other things to the "
+                             "model: retrain it (`ragvid rec train DATASET -o DIR`) or give the history as code "
+                             "paths")  # fmt: skip
         return tokenizer
 
     def resolve(self, ctx: UserContext) -> list[ResolvedItem]:

@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -20,6 +20,12 @@ from ragvid.exits import command
 from ragvid.media_files import IMAGE_SUFFIXES, VIDEO_SUFFIXES, is_media, suffixes
 from ragvid.progress import literal_console, logged_warnings
 from tools.errors import InputError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# len(ragvid.style_renders.STYLE_PRODUCTS), written out so that the CLI starts without importing torch
+STYLE_PRODUCT_COUNT = 4
 
 sid_app = typer.Typer(
     help="Encode product text to a SID file, or decode a SID file's codes through the lexicon.",
@@ -194,6 +200,10 @@ def build(
     epochs: Annotated[int, typer.Option(min=1, help="Training epochs of the heads.")] = 60,
     jobs: Annotated[int, typer.Option(min=1, help="Renders and reads at a time.")] = 2,
     seed: Annotated[int, typer.Option(help="Seed of the settings, the plan, the heads and the codebooks.")] = 0,
+    style_products: Annotated[int, typer.Option(
+        min=0, max=STYLE_PRODUCT_COUNT, help="Render every creative path with the agents under this many products, "
+        "which `sid encode VIDEO` reads creative paths against (about 10 s of CPU each; 0: none, videos are read "
+        "through the creative head). Later: ragvid sid calibrate DIR.")] = STYLE_PRODUCT_COUNT,
 ) -> None:
     """Build a learned D-SID tokenizer folder from CATALOG (or the taxonomy): render drafts, read them back, train
     the disentangled heads (RaG Eqs. 6-8), fit the content and creative codebooks, measure, and write a model card."""
@@ -213,6 +223,39 @@ def build(
     console.print(f"wrote {output}: {report['version']}, {report['items']} items, content {report['content_sizes']}, "
                   f"creative {report['creative_sizes']}, collision rate {report['collision_rate']}, "
                   f"item recall@10 {report['item_recall_at_10']} ({report['build_seconds']} s)")  # fmt: skip
+    if style_products:
+        _calibrate(output, (work or output.with_name(output.name + ".work")) / "style", style_products, jobs, console)
+
+
+def _calibrate(folder: Path, work: Path, products: int, jobs: int, console: Console) -> None:
+    from ragvid.style_renders import calibrate as render_and_store
+
+    figures = render_and_store(folder, work, products=products, workers=jobs, progress=console.print)
+    accuracy = (f", leave-one-product-out accuracy {figures['style_render_accuracy']} (first layer "
+                f"{figures['style_render_first_layer_accuracy']})" if "style_render_accuracy" in figures else "")
+    console.print(f"wrote {folder / 'style_renders.npz'}: {figures['style_renders']} style renders{accuracy}")
+
+
+@sid_app.command()
+@command
+def calibrate(
+    folder: Annotated[Path, typer.Argument(help="Tokenizer folder (ragvid sid build).", metavar="DIR")],
+    products: Annotated[int, typer.Option(
+        min=1, max=STYLE_PRODUCT_COUNT, help="Products each creative path is rendered under.")] = STYLE_PRODUCT_COUNT,
+    work: Annotated[Path | None, typer.Option(
+        help="Render cache (default: <DIR>.work/style); an interrupted run resumes from it.")] = None,
+    jobs: Annotated[int, typer.Option(min=1, help="Renders at a time.")] = 2,
+) -> None:
+    """Render every creative path of a tokenizer folder with the agents (rule policy, fast profile) and store the
+    renders' measured creative vectors in it, which `ragvid sid encode VIDEO` reads a video's creative path
+    against. `sid build` does this at its end; run it for a folder built with --style-products 0."""
+    from rag_recsys.dsid_model import DSIDModel
+
+    try:
+        DSIDModel.load(folder)
+    except ValueError as exc:
+        raise InputError("DIR", str(exc)) from None
+    _calibrate(folder, work or folder.with_name(folder.name + ".work") / "style", products, jobs, literal_console())
 
 
 @sid_app.command("eval")

@@ -15,7 +15,7 @@ import numpy.typing as npt
 import soundfile as sf
 
 from tools.audio_measure import first_onset, rms_envelope, speech_intervals
-from tools.cache import ToolCache, content_key
+from tools.cache import ToolCache, content_key, temp_beside
 from tools.errors import InputError, ToolError
 from tools.models import Line, SpeechResult, WordTiming
 
@@ -215,7 +215,7 @@ async def cached_synthesis(
             "words": [w.model_dump() for w in done.words],
             "sample_rate": done.sr,
         }
-        meta_tmp = meta_path.with_name(f".{meta_path.stem}.{os.getpid()}.tmp.json")
+        meta_tmp = temp_beside(meta_path)
         meta_tmp.write_text(json.dumps(meta))
         os.replace(meta_tmp, meta_path)
 
