@@ -37,7 +37,7 @@ def _mount() -> None:
     from ragvid.commands.rec import rec_app
     from ragvid.commands.sid import sid_app
 
-    app.add_typer(sid_app, name="sid", help="Encode product text to a SID file, decode a SID file.")
+    app.add_typer(sid_app, name="sid")  # its help is sid_app's
     app.add_typer(llm_app, name="llm")
     app.add_typer(rec_app, name="rec")
     app.command()(languages)

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 STYLE_PRODUCT_COUNT = 4
 
 sid_app = typer.Typer(
-    help="Encode product text to a SID file, or decode a SID file's codes through the lexicon.",
+    help="Encode product text or a video to a SID file, decode one, build, calibrate and evaluate a learned D-SID "
+    "tokenizer.",
     no_args_is_help=True,
 )
 
