@@ -35,7 +35,7 @@ import torch
 from pydantic import BaseModel, Field
 
 from rag_recsys.dsid_heads import DisentangledHeads, HeadsConfig, TrainedHeads
-from rag_recsys.lexicon import path_key
+from rag_recsys.lexicon import key_path, path_key
 from rag_recsys.npz import hashed_version, save_arrays
 from rag_recsys.rqkmeans import RQCodebooks
 
@@ -98,6 +98,10 @@ class StyleRenders:
     vectors: np.ndarray
     paths: np.ndarray
     products: np.ndarray
+
+    @property
+    def product_count(self) -> int:
+        return len(np.unique(self.products))
 
     def save(self, path: Path) -> None:
         save_arrays(path, {"vectors": np.asarray(self.vectors, dtype=np.float32),
@@ -163,7 +167,7 @@ class DSIDModel:
 
     def creative_paths(self) -> np.ndarray:
         """(m, depth) the full creative paths the lexicon lists (each with its medoid settings), sorted."""
-        return np.array(sorted([int(c) for c in key.split("-")] for key in self.creative), dtype=np.int64)
+        return np.array(sorted(key_path(key) for key in self.creative), dtype=np.int64)
 
     def encode(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(n, feature) rows → ((n, content depth), (n, creative depth)) code paths, each the nearest valid path

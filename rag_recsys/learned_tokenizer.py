@@ -36,7 +36,7 @@ from sklearn.preprocessing import StandardScaler
 from rag_recsys.creative import LOOKS, RHYTHMS, CreativeStyle, style_of_settings
 from rag_recsys.dsid_model import DSIDModel, StyleRenders
 from rag_recsys.embedding import ENCODERS, TextEncoder, get_encoder
-from rag_recsys.lexicon import ContentMeaning, Lexicon, path_key
+from rag_recsys.lexicon import ContentMeaning, Lexicon, key_path, path_key
 from rag_recsys.reads import Reads
 from rag_recsys.tokenizer import ARTIFACT_DIR, match_creative, product_name
 
@@ -64,13 +64,13 @@ def style_render_accuracy(renders: StyleRenders) -> dict[str, float]:
     each product's renders classified by a classifier fit on the other products' — the share whose full creative
     path (``style_render_accuracy``) and first layer (``style_render_first_layer_accuracy``) it finds. Raises
     ValueError with fewer than three products (a fold must keep two renders of each path)."""
-    if len(np.unique(renders.products)) < 3:
+    if renders.product_count < 3:
         raise ValueError("leave-one-product-out accuracy needs style renders of three products or more")
     keys = np.asarray([path_key(p) for p in renders.paths.tolist()])
     found = np.empty_like(keys)
     for fit, held in LeaveOneGroupOut().split(renders.vectors, keys, renders.products):
         found[held] = style_classifier(renders.vectors[fit], renders.paths[fit]).predict(renders.vectors[held])
-    first = [a.split("-")[0] == b.split("-")[0] for a, b in zip(found.tolist(), keys.tolist(), strict=True)]
+    first = [key_path(a)[0] == key_path(b)[0] for a, b in zip(found.tolist(), keys.tolist(), strict=True)]
     return {"style_render_accuracy": round(float(np.mean(found == keys)), 4),
             "style_render_first_layer_accuracy": round(float(np.mean(first)), 4)}  # fmt: skip
 
@@ -88,14 +88,14 @@ class LearnedTokenizer:
             raise ValueError(f"tokenizer {model.version}: its lexicon has no prefix meanings or its items disagree "
                              "(built before format 2? rebuild it with `ragvid sid build`)")  # fmt: skip
         creative = {
-            key: style_of_settings([int(c) for c in key.split("-")], entry.settings)
+            key: style_of_settings(key_path(key), entry.settings)
             for key, entry in sorted(model.creative.items())
         }
         self.lexicon = Lexicon(
             version=model.version,
             content_sizes=list(model.config.content_sizes),
             creative_sizes=list(model.config.creative_sizes),
-            content_entries={k: ContentMeaning(path=[int(c) for c in k.split("-")], **v) for k, v in meanings.items()},
+            content_entries={k: ContentMeaning(path=key_path(k), **v) for k, v in meanings.items()},
             creative_entries=creative,
             look_phrases=[look.phrase for look in LOOKS],
             rhythm_phrases=[rhythm.phrase for rhythm in RHYTHMS],
@@ -189,7 +189,7 @@ class LearnedTokenizer:
         the path the creative head gives the feature row (the nearest path a medoid holds)."""
         if self._style_classifier is None:
             return self.model.encode(np.concatenate([text, creative], axis=1))[1].tolist()
-        return [[int(c) for c in str(key).split("-")] for key in self._style_classifier.predict(creative)]
+        return [key_path(str(key)) for key in self._style_classifier.predict(creative)]
 
     def reconstruct(self, codes: Sequence[int]) -> np.ndarray:
         """RQ reconstruction of a content path (for models that consume SID embeddings)."""

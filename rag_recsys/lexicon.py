@@ -34,6 +34,11 @@ def path_key(path: Sequence[int]) -> str:
     return "-".join(str(int(c)) for c in path)
 
 
+def key_path(key: str) -> list[int]:
+    """The code path a `path_key` names: ``"3-2"`` → ``[3, 2]``."""
+    return [int(c) for c in key.split("-")]
+
+
 def prefix_groups(codes: np.ndarray) -> dict[tuple[int, ...], list[int]]:
     """(n, depth) code paths → every prefix (depths 1..depth) and the rows under it, in row order."""
     groups: dict[tuple[int, ...], list[int]] = {}
@@ -115,7 +120,7 @@ class Lexicon(BaseModel):
     def load(cls, path: Path, version: str) -> Lexicon:
         raw = json.loads(path.read_text(encoding="utf-8"))
         content = {
-            key: ContentMeaning(path=[int(c) for c in key.split("-")], **value)
+            key: ContentMeaning(path=key_path(key), **value)
             for key, value in raw["content"].items()
         }
         creative = {key: CreativeStyle(**value) for key, value in raw["creative"].items()}

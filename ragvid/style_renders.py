@@ -30,6 +30,7 @@ import numpy as np
 
 from rag_recsys.dsid_model import METRICS_FILE, MODEL_CARD, STYLE_RENDERS_FILE, StyleRenders
 from rag_recsys.learned_tokenizer import LearnedTokenizer, style_render_accuracy
+from rag_recsys.lexicon import key_path
 from rag_recsys.sidfile import ProductMeta, SidFile, write_sid_file
 from ragvid.dsid_views import read_views
 from ragvid.settings import Settings
@@ -89,7 +90,7 @@ def render_style_renders(folder: Path, work: Path, *, products: int = len(STYLE_
     sids: list[tuple[SidFile, Path]] = []
     for key in keys:
         for meta, content in zip(chosen, contents, strict=True):
-            sid = SidFile(tokenizer=tokenizer.version, content=content, creative=[int(c) for c in key.split("-")],
+            sid = SidFile(tokenizer=tokenizer.version, content=content, creative=key_path(key),
                           meta=meta)  # fmt: skip
             digest = hashlib.sha256(sid.model_dump_json().encode()).hexdigest()[:16]
             sids.append((sid, work / f"style-{key}-{digest}.mp4"))
@@ -114,9 +115,9 @@ def calibrate(folder: Path, work: Path, *, products: int = len(STYLE_PRODUCTS), 
 def store_style_renders(folder: Path, renders: StyleRenders) -> dict[str, float]:
     """Store `renders` in the tokenizer `folder`: ``style_renders.npz``, their figures in ``metrics.json`` and a
     section of ``MODEL_CARD.md`` (replaced when there is one); returns the figures."""
-    products = len(np.unique(renders.products))
     # leave-one-product-out keeps two renders of each path in a fold from three products on
-    figures = {"style_renders": len(renders.vectors)} | (style_render_accuracy(renders) if products > 2 else {})
+    figures = {"style_renders": len(renders.vectors)} | (style_render_accuracy(renders) if renders.product_count > 2
+                                                         else {})  # fmt: skip
     renders.save(folder / STYLE_RENDERS_FILE)
     metrics = json.loads((folder / METRICS_FILE).read_text(encoding="utf-8"))
     metrics = {k: v for k, v in metrics.items() if not k.startswith("style_render")} | figures
@@ -132,7 +133,7 @@ CARD_SECTION = "## Style renders"
 
 
 def _card_section(renders: StyleRenders, figures: dict[str, float]) -> str:
-    products = len(np.unique(renders.products))
+    products = renders.product_count
     measured = (f"- leave-one-product-out accuracy {figures['style_render_accuracy']} (first layer "
                 f"{figures['style_render_first_layer_accuracy']})\n" if "style_render_accuracy" in figures else "")
     return (f"{CARD_SECTION} ({STYLE_RENDERS_FILE})\n\n- each of the {len(renders.vectors) // products} creative "

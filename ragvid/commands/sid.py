@@ -215,8 +215,9 @@ def build(
     if (catalog is None) == (not taxonomy):
         raise InputError("CATALOG", "give a catalogue file or --taxonomy (one of them)")
     console = literal_console()
+    work = work or _default_work(output)
     _, report = build_from_catalogue(
-        catalog, output, work=work or output.with_name(output.name + ".work"), items=items, drafts=drafts,
+        catalog, output, work=work, items=items, drafts=drafts,
         settings=settings,
         per_item=per_item, encoder=encoder, workers=jobs, seed=seed,
         build=BuildSettings(heads=HeadsConfig(epochs=epochs, seed=seed)), progress=console.print,
@@ -225,7 +226,12 @@ def build(
                   f"creative {report['creative_sizes']}, collision rate {report['collision_rate']}, "
                   f"item recall@10 {report['item_recall_at_10']} ({report['build_seconds']} s)")  # fmt: skip
     if style_products:
-        _calibrate(output, (work or output.with_name(output.name + ".work")) / "style", style_products, jobs, console)
+        _calibrate(output, work / "style", style_products, jobs, console)
+
+
+def _default_work(folder: Path) -> Path:
+    """``<folder>.work``: a tokenizer folder's render cache."""
+    return folder.with_name(folder.name + ".work")
 
 
 def _calibrate(folder: Path, work: Path, products: int, jobs: int, console: Console) -> None:
@@ -256,7 +262,7 @@ def calibrate(
         DSIDModel.load(folder)
     except ValueError as exc:
         raise InputError("DIR", str(exc)) from None
-    _calibrate(folder, work or folder.with_name(folder.name + ".work") / "style", products, jobs, literal_console())
+    _calibrate(folder, work or _default_work(folder) / "style", products, jobs, literal_console())
 
 
 @sid_app.command("eval")
