@@ -13,6 +13,8 @@ Runs (each a model folder under ``--checkpoints``, default ``bench/.checkpoints`
   beauty_cpu_s0, beauty_cpu_s1  (name them with --runs) GRM on the LETTER IDs, small preset, dense item head,
                                 24 epochs on one CPU thread: trains and evaluates here in under 45 minutes
                                 and beats the published TIGER figures; how anyone re-checks the headline
+  scientific_cpu_s0             (name it with --runs) the same CPU recipe on Scientific with the shipped D-SID
+                                tokenizer's codes: the Scientific row a reader can re-check on two cores
 
 A run whose folder already holds ``best.pt`` is loaded, not retrained (``--train all`` retrains); its
 ``train.json`` says how it was trained (command, seed, device, wall time) and the table repeats that.
@@ -115,6 +117,7 @@ EXTRA_RUNS = (
     Run("scientific_native_dense_s0", "scientific", "Scientific.rkmeans_native.index.json", "grm", 0, item_head=True),
     Run("beauty_cpu_s0", "beauty", "Beauty.index.json", "grm", 0, preset="small", item_head=True, schedule="cpu"),
     Run("beauty_cpu_s1", "beauty", "Beauty.index.json", "grm", 1, preset="small", item_head=True, schedule="cpu"),
+    Run("scientific_cpu_s0", "scientific", None, "grm", 0, preset="small", item_head=True, schedule="cpu"),
 )
 CPU_EPOCHS = 24
 LATENCY_RUNS = ("beauty_s0", "beauty_cpu_s0")  # the first of these evaluated gets the latency figures
@@ -342,6 +345,7 @@ def print_table(f: dict[str, Any]) -> None:
         ("Beauty GRM, CPU recipe, seed 0", "beauty_cpu"), ("Beauty GRM, CPU recipe, seed 1", "beauty_cpu_s1"),
         ("Scientific popularity", "scientific_popularity"), ("Scientific SASRec", "scientific_sasrec"),
         ("Scientific GRM, D-SID tokenizer", "scientific"), ("Scientific GRM, RQ-KMeans native", "scientific_native"),
+        ("Scientific GRM, D-SID, CPU recipe", "scientific_cpu"),
     ) if f"{key}_recall_at_5" in f]
     print(f"{'model':36} {'R@5':>7} {'N@5':>7} {'R@10':>7} {'N@10':>7}   trained")
     for label, key in rows:

@@ -143,7 +143,9 @@ class DSIDModel:
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
         """(n, content depth) content paths of item texts (e.g. `rag_recsys.grm.datasets.item_text` of catalogue
-        entries), embedded by the encoder the folder was built with (loaded on first use)."""
+        entries), embedded by the encoder the folder was built with (loaded on first use): the RQ codes of the
+        heads' content embedding, as the build codes its catalogue (a path no item holds is possible). Product
+        text at use goes through `LearnedTokenizer.encode_contents`, which takes the path of the nearest item."""
         from rag_recsys.embedding import get_encoder
 
         vectors = get_encoder(self.config.encoder).encode(list(texts))

@@ -143,7 +143,9 @@ class LearnedTokenizer:
         return np.flatnonzero((self._item_paths[:, : len(prefix)] == np.asarray(prefix)).all(axis=1))
 
     def encode_contents(self, texts: Sequence[str]) -> list[tuple[list[int], float]]:
-        """Each text's content path (the nearest an item holds) and its cosine to the nearest item under it."""
+        """Each text's content path and its cosine to the nearest item under it: the path of the item whose text
+        embedding is nearest the text's product name (`product_name`), so every path is one an item holds — not
+        the RQ codes of the text (`DSIDModel.encode_texts`), which may name a path no item holds."""
         cosines = np.atleast_2d(self.encoder.encode([product_name(t) for t in texts])) @ self.model.item_vectors.T
         best = cosines.argmax(axis=1)
         return [(self._item_paths[j].tolist(), float(cosines[i, j])) for i, j in enumerate(best.tolist())]

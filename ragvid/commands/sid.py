@@ -144,13 +144,16 @@ def decode(
         return
 
     console = literal_console(stderr=False)
+    prefixes = doc["content"]["prefixes"]
+    # a tokenizer built on the taxonomy titles its members by their leaf names, which the entities already list
+    with_titles = any(set(m["titles"]) - set(m["entities"]) for m in prefixes)
     content = Table(title=f"content {doc['content']['path']}  ({loaded.sid.tokenizer})", show_lines=True)
-    for column in ("prefix", "size", "entities", "topics", "titles"):
+    for column in ("prefix", "members", "entities", "topics", *(["titles"] if with_titles else [])):
         content.add_column(column)
-    for meaning in doc["content"]["prefixes"]:
+    for meaning in prefixes:
         content.add_row(
             str(meaning["path"]), str(meaning["size"]), ", ".join(meaning["entities"]),
-            "\n".join(meaning["topics"]), "\n".join(meaning["titles"]),
+            "\n".join(meaning["topics"]), *(["\n".join(meaning["titles"])] if with_titles else []),
         )
     console.print(content)
 
@@ -163,20 +166,26 @@ def decode(
     swatches = [(f" {name} {c} ", f"{c} on {palette.background}") for name, c in
                 (("surface", palette.surface), ("text", palette.text), ("accent", palette.accent))]  # fmt: skip
     creative.add_row("palette", Text.assemble(*swatches, f"  background {palette.background}"))
-    creative.add_row(
-        "type", f"{style.font_weight}, uppercase {style.uppercase_titles}, scale {style.title_scale}"
-    )
+    case = "UPPERCASE" if style.uppercase_titles else "as written"
+    creative.add_row("titles", f"{style.font_weight} weight, {case}, {style.title_scale:g}× size")
     creative.add_row("shots", f"{style.shot_seconds} s, camera {', '.join(style.camera_motions)}")
     creative.add_row("transitions", f"{', '.join(style.transitions)} ({style.transition_seconds} s)")
     creative.add_row("music", f"{style.music_mood}, {style.music_bpm} bpm")
     creative.add_row("voice rate", str(style.voice_rate))
     if style.settings:
-        creative.add_row("draft settings", ", ".join(f"{k} {v:g}" for k, v in style.settings.items()))
+        # the medoid is a 6 s draft: its shot_s is a draft's, which the shots row above scales to an ad's
+        creative.add_row(
+            "medoid draft (6 s)", ", ".join(f"{k} {v:.4g}" for k, v in style.settings.items())
+        )
     console.print(creative)
 
     console.print(f"product: {loaded.product_text}")
     similarity = _cosine(loaded.similarity, loaded.similarity_note, 3).removeprefix("cosine ")
-    console.print(f"cosine(product, content path) = {similarity}")
+    nearest = (
+        f": {tokenizer.nearest_category(loaded.product_text, loaded.sid.content)[0]}"
+        if loaded.similarity is not None else ""
+    )
+    console.print(f"cosine(product, nearest member of the content path) = {similarity}{nearest}")
 
 
 @sid_app.command()
