@@ -12,6 +12,8 @@ DEV_STAMP := $(VENV)/.ragvid-dev-installed
 # `ragvid sid encode` reads: Debian packages, installed when one is missing
 SYSTEM_PACKAGES := fonts-noto-core fonts-noto-cjk fonts-symbola espeak-ng tesseract-ocr tesseract-ocr-eng \
 	tesseract-ocr-spa tesseract-ocr-chi-sim tesseract-ocr-ara tesseract-ocr-hin
+# the gallery's browser tests: Debian's chromium and its matching driver (selenium drives them; nothing is downloaded)
+TEST_PACKAGES := chromium chromium-driver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # the CPU build of torch first: a bare `torch` requirement would pull several GB of CUDA wheels
@@ -30,13 +32,16 @@ $(DEV_STAMP): $(STAMP)
 	touch $(DEV_STAMP)
 
 system:
-	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@missing=$$(for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null; then \
 	    echo "installing $$missing (apt-get)"; \
 	    $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  else echo "warning: no apt-get: install the fonts and voices of $$missing yourself (see README)"; fi; \
 	fi
+
+PACKAGES ?= $(SYSTEM_PACKAGES)
+setup test: PACKAGES = $(SYSTEM_PACKAGES) $(TEST_PACKAGES)
 
 setup: system $(DEV_STAMP)
 

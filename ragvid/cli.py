@@ -252,6 +252,17 @@ def recommend(
                        rag=RecommendInput(user, Replay(ranked), top))
 
 
+def _mount_serving() -> None:
+    from ragvid.commands.jobs import jobs_app, worker
+    from ragvid.commands.serve import serve
+
+    app.command()(serve)
+    app.command()(worker)
+    app.add_typer(jobs_app, name="jobs")
+
+
+_mount_serving()  # after generate and recommend, which `ragvid --help` lists first
+
 schema_app = typer.Typer(help="Print JSON schemas of ragvid's files.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
 

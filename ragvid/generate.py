@@ -18,7 +18,7 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -118,6 +118,17 @@ async def resume_run(saver: BaseCheckpointSaver[Any], run_id: str, where: Path) 
     return Resumed(request=request, settings=json.loads(started_with) if isinstance(started_with, str) else {})
 
 
+async def run_status(home: Path, run_id: str) -> Literal["none", "unfinished", "finished"]:
+    """Whether ``home``'s checkpoints hold run `run_id`, and whether it finished: what a worker that claims a
+    job again (its first worker died) does with it — start, resume, or file the finished video."""
+    async with sqlite_checkpointer(home) as saver:
+        saved = await saver.aget_tuple({"configurable": {"thread_id": run_id}})
+    values = saved.checkpoint["channel_values"] if saved else {}
+    if "request" not in values:
+        return "none"
+    return "finished" if values.get("final") else "unfinished"
+
+
 def graph_for(request: GenerateRequest, rag: RecommendInput | None) -> StateGraph[Any, Any, Any, Any]:
     """The VGA graph, or the RaG graph around the recommender (a stand-in when resuming by id alone)."""
     if request.graph == "vga":
@@ -194,12 +205,14 @@ async def generate(
     on_event: EventSink | None = None,
     context: RunContext | None = None,
     rag: RecommendInput | None = None,
+    prepared: GenerateRequest | None = None,
 ) -> Written:
-    """Generate (or resume) one video — from ``sid_file``, or with ``rag`` from the D-SID a recommender
-    chooses for a user. ``context`` replaces the one ``settings`` build (its policy is then kept). A resumed
-    run continues with its own request and the settings it started with. Raises `InputError` for bad
-    input, `LLMError` when a demanded LLM endpoint fails."""
-    if resume and (sid_file is not None or out is not None or rag is not None):
+    """Generate (or resume) one video — from ``sid_file``, from a ``prepared`` request (an inline SID and a run
+    id of the caller's, as the nearline worker sends), or with ``rag`` from the D-SID a recommender chooses for
+    a user. ``context`` replaces the one ``settings`` build (its policy is then kept). A resumed run continues
+    with its own request and the settings it started with. Raises `InputError` for bad input, `LLMError` when a
+    demanded LLM endpoint fails."""
+    if resume and (sid_file is not None or out is not None or rag is not None or prepared is not None):
         raise InputError("--resume", "the run continues with its own SID file and output: drop SID_FILE and -o")
     home = context.home if context is not None else settings.home.expanduser()
     collector = _WarningCollector()
@@ -220,7 +233,7 @@ async def generate(
                 say(f"resuming with the run's settings: {', '.join(f'{k} {v}' for k, v in resumed.settings.items())}")
             ctx = context or settings.run_context()
             if not resume:
-                request = new_request(sid_file, out, aspect=aspect, duration=duration, rag=rag is not None)
+                request = prepared or new_request(sid_file, out, aspect=aspect, duration=duration, rag=rag is not None)
                 check_sid(request, ctx)
                 graph_input = {"request": request.model_dump(mode="json")}
                 if rag is not None:

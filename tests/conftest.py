@@ -140,14 +140,18 @@ def rec_model(run_cli, tmp_path_factory: pytest.TempPathFactory) -> Path:  # typ
     return model
 
 
-def kill_during_first_draft(args: list[str], env: dict[str, str]) -> str:
-    """Run ``ragvid ARGS``, SIGKILL it in the middle of its first draft render (a crash), return its run id."""
+RUN_ID_LINE = r"run (\d{8}-\d{6}-[0-9a-f]+)"
+
+
+def kill_during_first_draft(args: list[str], env: dict[str, str], run_pattern: str = RUN_ID_LINE) -> str:
+    """Run ``ragvid ARGS``, SIGKILL it in the middle of its first draft render (a crash), return its run id (the
+    first group of `run_pattern` on a progress line: a worker's runs are named by their job ids)."""
     proc = subprocess.Popen([sys.executable, "-m", "ragvid.cli", *args], stderr=subprocess.PIPE, text=True, env=env,
                             cwd=ROOT)
     assert proc.stderr is not None
     run_id = None
     for line in proc.stderr:
-        if m := re.search(r"run (\d{8}-\d{6}-[0-9a-f]+)", line):
+        if m := re.search(run_pattern, line):
             run_id = m.group(1)
         if "draft_render r0: draft" in line and "rendered" not in line:
             proc.send_signal(signal.SIGKILL)

@@ -1,0 +1,74 @@
+"""`ragvid serve`: the HTTP API (`ragvid.api`) on uvicorn, with nearline workers beside it.
+
+Workers are separate processes (`ragvid worker`), started and stopped with the server: generation is CPU-heavy
+and must not stall the event loop that answers from the cache. ``--workers 0`` serves alone, for workers started
+elsewhere (another terminal, another machine sharing the home folder). On start the example SID files are queued,
+so a new user sees videos arrive.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ragvid.exits import command
+from ragvid.progress import literal_console
+from ragvid.settings import Settings
+
+EXAMPLE_SIDS = Path(__file__).resolve().parents[2] / "examples" / "sids"
+
+
+@command
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(min=0, help="nearline worker processes to start beside the API")] = 1,
+    model: Annotated[
+        Path | None, typer.Option(help="model folder `POST /recommend` serves, watched for new checkpoints")
+    ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(envvar="RAGVID_API_KEY", help="require this key (X-API-Key) on every route but /healthz"),
+    ] = None,
+    cache_gb: Annotated[float | None, typer.Option(min=0.01, help="cap on cached media, GB (default: no cap)")] = None,
+    examples: Annotated[bool, typer.Option(help="queue the example SID files at start")] = True,
+    home: Annotated[Path | None, typer.Option(help="queue, cache, runs and checkpoints (env RAGVID_HOME)")] = None,
+    profile: Annotated[str | None, typer.Option(help="the workers' render profile: full (default) or fast")] = None,
+) -> None:
+    """Serve RaG online: recommend, answer video requests from the SID-indexed cache at once, generate what is
+    missing nearline, log feedback. OpenAPI at /docs."""
+    import uvicorn
+
+    from rag_recsys.sidfile import parse_sid_file
+    from rag_recsys.tokenizers import default_tokenizer
+    from ragvid.api import create_app
+    from ragvid.nearline import Nearline
+
+    settings = Settings.load(home=home, profile=profile)
+    err = literal_console()
+    nearline = Nearline(settings.home, default_tokenizer(),
+                        cap_bytes=int(cache_gb * 1e9) if cache_gb is not None else None)  # fmt: skip
+    if examples and EXAMPLE_SIDS.is_dir():
+        for file in sorted(EXAMPLE_SIDS.glob("*.json")):
+            job, merged = nearline.enqueue(parse_sid_file(file), file.parent)
+            err.print(f"queued {file.name}: job {job.job_id} {'(merged)' if merged else job.state}")
+    app = create_app(nearline, model=model or settings.model_folder, api_key=api_key)
+    env = {**os.environ, "RAGVID_HOME": str(settings.home.expanduser()), "RAGVID_PROFILE": settings.profile}
+    procs = [subprocess.Popen([sys.executable, "-m", "ragvid.cli", "worker", "-q"], env=env) for _ in range(workers)]
+    err.print(f"ragvid serve on http://{host}:{port} (API docs /docs), {workers} worker{'s' * (workers != 1)}, "
+              f"home {settings.home.expanduser()}")  # fmt: skip
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()

@@ -1,0 +1,186 @@
+"""Nearline generation: the stores a server and its workers share, enqueueing a SID, and the worker that turns a
+queued job into a cached video.
+
+Layout under the settings' home (``~/.ragvid`` by default): ``serve/jobs.sqlite`` (`rag_recsys.job_queue`),
+``serve/videos.sqlite`` and ``serve/media/`` (`rag_recsys.video_cache`, `rag_recsys.media_store`),
+``serve/runs/<job id>/video.mp4`` (where a job renders) and the runs' ``checkpoints.sqlite``.
+
+A job's run id is its job id, and so is its video id: a job whose worker was killed is claimed again once its
+lease runs out and *resumes* from its checkpoint, reusing the tool cache; a job that was filed in the cache but
+not yet marked done (killed in between) is marked done from the cache, not rendered again. The MP4 reaches the
+media folder by atomic rename only (`rag_recsys.media_store.LocalMediaStore`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from graphs.state import Aspect, GenerateRequest
+from rag_recsys.job_queue import Job, JobQueue, JobState
+from rag_recsys.lexicon import path_key
+from rag_recsys.media_store import LocalMediaStore
+from rag_recsys.recommender import ScoredDSID
+from rag_recsys.sidfile import SidFile, load_sid, sid_from_recommendation
+from rag_recsys.tokenizers import Tokenizer
+from rag_recsys.video_cache import SidKey, SQLiteVideoIndex, VideoCache
+from ragvid.generate import EventSink, generate, run_status
+from ragvid.settings import Settings
+from tools.errors import InputError, one_line
+
+log = logging.getLogger("ragvid.nearline")
+
+LEASE_S = 120.0
+"""Seconds a claim holds a job; a live worker renews it every third of that, so a dead worker's job waits at
+most this long before another worker resumes it."""
+POLL_S = 1.0
+
+
+class JobPayload(BaseModel):
+    """What a generation job makes: the SID (inline, images as absolute paths) and the video's shape."""
+
+    sid: SidFile
+    aspect: Aspect = "9:16"
+    duration: float | None = Field(default=None, description="target seconds; default: sized to the copy")
+
+
+def sid_key(sid: SidFile) -> SidKey:
+    return SidKey(tokenizer=sid.tokenizer, content=tuple(sid.content), creative=tuple(sid.creative))
+
+
+def dedupe_key(payload: JobPayload) -> str:
+    """Requests for one SID pair in one shape are one job (their product meta may differ: the first one's is
+    rendered, and the cache serves it to all)."""
+    key = sid_key(payload.sid)
+    return f"{key.tokenizer}|{path_key(key.content)}|{path_key(key.creative)}|{payload.aspect}|{payload.duration}"
+
+
+class Nearline:
+    """The queue, the video cache and the run folder under ``home/serve`` (see the module docstring).
+    `cap_bytes` bounds the cached media (None: unbounded)."""
+
+    def __init__(self, home: Path, tokenizer: Tokenizer, cap_bytes: int | None = None) -> None:
+        self.home = Path(home).expanduser()
+        root = self.home / "serve"
+        self.tokenizer = tokenizer
+        self.queue = JobQueue(root / "jobs.sqlite")
+        self.cache = VideoCache(SQLiteVideoIndex(root / "videos.sqlite"), LocalMediaStore(root / "media"),
+                                tokenizer.reconstruct, cap_bytes=cap_bytes)  # fmt: skip
+        self.runs = root / "runs"
+
+    def enqueue(self, sid: SidFile, base_dir: Path, aspect: str = "9:16",
+                duration: float | None = None) -> tuple[Job, bool]:  # fmt: skip
+        """Check `sid` (codes, images relative to `base_dir`) and the shape, and queue its generation, or merge
+        into the active job for the same pair; returns (job, merged). Raises `InputError` naming the bad field
+        (``aspect``, ``duration``, or the SID's own)."""
+        try:
+            shape = GenerateRequest(sid=sid, out="video.mp4", aspect=aspect, duration=duration)
+        except ValidationError as exc:
+            raise InputError.from_validation(exc) from None
+        loaded = load_sid(sid, self.tokenizer, base_dir)
+        if sid.meta is not None:  # the worker runs elsewhere: images travel as absolute paths
+            sid = sid.model_copy(update={"meta": sid.meta.model_copy(
+                update={"images": [str(p) for p in loaded.image_paths]})})  # fmt: skip
+        payload = JobPayload(sid=sid, aspect=shape.aspect, duration=shape.duration)
+        return self.queue.enqueue(dedupe_key(payload), payload.model_dump(mode="json"))
+
+
+def servable_sid(rec: ScoredDSID, tokenizer: Tokenizer) -> SidFile:
+    """The SID file of a recommended D-SID (`sid_from_recommendation`) without image paths: a catalogue's images
+    are paths on the machine that built its model folder, not on the one generating. Raises `InputError`."""
+    sid = sid_from_recommendation(rec, tokenizer)
+    if sid.meta is None:
+        return sid
+    return sid.model_copy(update={"meta": sid.meta.model_copy(update={"images": []})})
+
+
+def worker_name() -> str:
+    """``host:pid``: who holds a lease, in the job table and the dead letters."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+async def _keep_lease(queue: JobQueue, job_id: str, worker: str, lease_s: float, task: asyncio.Task[Any]) -> None:
+    while True:
+        await asyncio.sleep(lease_s / 3)
+        if not await asyncio.to_thread(queue.renew, job_id, worker, lease_s):
+            log.warning("job %s: lease lost to another worker; stopping this run", job_id)
+            task.cancel()
+            return
+
+
+async def run_job(nearline: Nearline, job: Job, settings: Settings, worker: str, *, lease_s: float = LEASE_S,
+                  on_event: EventSink | None = None) -> JobState | None:  # fmt: skip
+    """Run one claimed job to its end: generate (or resume) its video, file it in the cache, mark the job done;
+    on an error, record the failed attempt (retried with backoff, then dead; bad input, an `InputError`, dead at
+    once). Returns the job's new state (None
+    when the lease was lost)."""
+    payload = JobPayload(**job.payload)
+    if nearline.cache.index.get(job.job_id) is not None:  # filed before a crash, not yet marked done
+        done = nearline.queue.complete(job.job_id, worker, {"video_id": job.job_id})
+        return "done" if done else None
+    run_id = job.job_id
+    status = await run_status(settings.home.expanduser(), run_id)
+    out = nearline.runs / job.job_id / "video.mp4"
+    if status == "finished" and not out.with_suffix(".run.json").is_file():
+        run_id = f"{job.job_id}.r{job.attempts}"  # killed between the last checkpoint and the record: render anew
+        status = "none"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    request = GenerateRequest(sid=payload.sid, out=str(out), aspect=payload.aspect, duration=payload.duration,
+                              run_id=run_id)  # fmt: skip
+
+    async def render() -> tuple[Path, bool]:
+        if status == "finished":
+            record = out.with_suffix(".run.json")
+            return record, bool(json.loads(record.read_text())["accepted"])
+        written = await generate(None, None, settings=settings, on_event=on_event,
+                                 resume=run_id if status == "unfinished" else None,
+                                 prepared=None if status == "unfinished" else request)  # fmt: skip
+        return written.path, written.record.accepted
+
+    task = asyncio.ensure_future(render())
+    keeper = asyncio.ensure_future(_keep_lease(nearline.queue, job.job_id, worker, lease_s, task))
+    try:
+        record, accepted = await task
+    except asyncio.CancelledError:
+        return None
+    except Exception as exc:  # any failure of the run is this attempt's error, kept in the job table
+        log.warning("job %s failed: %s", job.job_id, one_line(str(exc)))
+        return nearline.queue.fail(job.job_id, worker, f"{type(exc).__name__}: {one_line(str(exc))}",
+                                   permanent=isinstance(exc, InputError))  # fmt: skip
+    finally:
+        keeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await keeper
+    nearline.cache.add(sid_key(payload.sid), {".mp4": out, ".run.json": record}, accepted, video_id=job.job_id)
+    done = nearline.queue.complete(job.job_id, worker, {"video_id": job.job_id, "accepted": accepted})
+    return "done" if done else None
+
+
+async def work(nearline: Nearline, settings: Settings, *, once: bool = False, poll_s: float = POLL_S,
+               lease_s: float = LEASE_S, worker: str | None = None, on_event: EventSink | None = None,
+               on_job: Callable[[Job, JobState | None], None] | None = None) -> int:  # fmt: skip
+    """Claim and run jobs until cancelled (or, with `once`, until the queue has none ready); returns how many
+    ended done. `on_event` gets each run's progress events with the ``job_id`` added; `on_job` each job's end."""
+    worker = worker or worker_name()
+    done = 0
+    while True:
+        job = nearline.queue.claim(worker, lease_s)
+        if job is None:
+            if once:
+                return done
+            await asyncio.sleep(poll_s)
+            continue
+        events = (lambda e, j=job.job_id: on_event({**e, "job_id": j})) if on_event else None
+        state = await run_job(nearline, job, settings, worker, lease_s=lease_s, on_event=events)
+        done += state == "done"
+        if on_job:
+            on_job(job, state)
