@@ -184,3 +184,56 @@ async def work(nearline: Nearline, settings: Settings, *, once: bool = False, po
         done += state == "done"
         if on_job:
             on_job(job, state)
+
+
+def run_job_in_process(home: str, settings: dict[str, Any], job: dict[str, Any], worker: str,
+                       lease_s: float) -> JobState | None:  # fmt: skip
+    """`run_job` in a process of its own (a Ray task): opens the shared stores under `home` and runs the claimed
+    `job` (as JSON) under the lease `worker` holds. Every argument is plain data, as Ray sends it."""
+    from rag_recsys.tokenizers import default_tokenizer
+
+    nearline = Nearline(Path(home), default_tokenizer())
+    return asyncio.run(run_job(nearline, Job(**job), Settings(**settings), worker, lease_s=lease_s))
+
+
+async def work_on_ray(nearline: Nearline, settings: Settings, address: str, *, once: bool = False,
+                      poll_s: float = POLL_S, lease_s: float = LEASE_S, worker: str | None = None,
+                      on_job: Callable[[Job, JobState | None], None] | None = None) -> int:  # fmt: skip
+    """Claim jobs here and run each as a Ray task (`run_job_in_process`, one CPU each) on the cluster at `address`
+    (``auto``: the running cluster; ``local``: start one on this machine), as many at a time as the cluster
+    has CPUs; returns how many ended done. Every task opens the same home, so at scale the home (queue, cache,
+    checkpoints, tool cache) must be on storage every node mounts. A task whose node dies loses its lease, and
+    the job is claimed again."""
+    import ray
+
+    ray.init(address=None if address == "local" else address, include_dashboard=False, log_to_driver=False,
+             ignore_reinit_error=True)  # fmt: skip
+    remote = ray.remote(num_cpus=1, max_retries=0)(run_job_in_process)
+    slots = max(1, int(ray.cluster_resources().get("CPU", 1)))
+    worker = worker or worker_name()
+    home = str(nearline.home)
+    state = settings.model_dump(mode="json")
+    running: dict[Any, Job] = {}
+    done = 0
+    try:
+        while True:
+            while len(running) < slots and (job := nearline.queue.claim(worker, lease_s)) is not None:
+                running[remote.remote(home, state, job.model_dump(mode="json"), worker, lease_s)] = job
+            if not running:
+                if once:
+                    return done
+                await asyncio.sleep(poll_s)
+                continue
+            finished, _ = await asyncio.to_thread(ray.wait, list(running), num_returns=1, timeout=poll_s)
+            for ref in finished:
+                job = running.pop(ref)
+                try:
+                    ended: JobState | None = ray.get(ref)
+                except ray.exceptions.RayError as exc:  # the task's process or node died: the lease runs out
+                    log.warning("job %s: Ray task failed: %s", job.job_id, one_line(str(exc)))
+                    ended = None
+                done += ended == "done"
+                if on_job:
+                    on_job(job, ended)
+    finally:
+        ray.shutdown()

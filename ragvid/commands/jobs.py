@@ -128,6 +128,13 @@ def worker(
     tts: Annotated[str | None, typer.Option(help="speech back-end, as `ragvid generate --tts`")] = None,
     llm: Annotated[str | None, typer.Option(help="agent policy, as `ragvid generate --llm`")] = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="no progress lines, only each job's end")] = False,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            help="run each job as a Ray task on this cluster: an address, auto (the running cluster) or "
+            "local (start one here); the home must be on storage every node mounts"
+        ),
+    ] = None,
 ) -> None:
     """Run nearline generation jobs: claim one, render it (resuming a job whose worker died from its
     checkpoint), file the video in the SID-indexed cache, repeat. Ctrl-C stops; a job it held is resumed by the
@@ -147,7 +154,13 @@ def worker(
         tag = f"{event.get('node', '?')}" + (f" r{r}" if r is not None else "")
         err.print(f"job {event['job_id']} {tag}: {event.get('message', '')}")
 
-    err.print(f"worker on {settings.home.expanduser() / 'serve'}: {nearline.queue.counts()['pending']} pending")
-    done = asyncio.run(work(nearline, settings, once=once, lease_s=lease, on_job=report,
-                            on_event=None if quiet else progress))  # fmt: skip
+    err.print(f"worker on {settings.home.expanduser() / 'serve'}: {nearline.queue.counts()['pending']} pending"
+              + (f", generating on Ray ({ray})" if ray else ""))  # fmt: skip
+    if ray:
+        from ragvid.nearline import work_on_ray
+
+        done = asyncio.run(work_on_ray(nearline, settings, ray, once=once, lease_s=lease, on_job=report))
+    else:
+        done = asyncio.run(work(nearline, settings, once=once, lease_s=lease, on_job=report,
+                                on_event=None if quiet else progress))  # fmt: skip
     err.print(f"{done} job{'s' * (done != 1)} done")
