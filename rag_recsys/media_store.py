@@ -33,11 +33,17 @@ def new_video_id() -> str:
     return uuid.uuid4().hex
 
 
+def check_id(value: str, field: str) -> str:
+    """`value` when it is 32 lowercase hex characters (a video or job id); else `InputError` on `field`."""
+    if not isinstance(value, str) or VIDEO_ID.fullmatch(value) is None:
+        what = field.removesuffix("_id").replace("_", " ")
+        raise InputError(field, f"{str(value)[:80]!r} is not a {what} id (32 lowercase hex characters)")
+    return value
+
+
 def check_video_id(video_id: str) -> str:
-    """`video_id` when it is 32 lowercase hex characters; else `InputError` on field ``video_id``."""
-    if not isinstance(video_id, str) or VIDEO_ID.fullmatch(video_id) is None:
-        raise InputError("video_id", f"{str(video_id)[:80]!r} is not a video id (32 lowercase hex characters)")
-    return video_id
+    """`video_id` when it is one (`check_id`); else `InputError` on field ``video_id``."""
+    return check_id(video_id, "video_id")
 
 
 def _check_suffix(suffix: str) -> str:
@@ -103,4 +109,4 @@ class LocalMediaStore:
         return freed
 
 
-__all__ = ["SUFFIXES", "VIDEO_ID", "LocalMediaStore", "MediaStore", "check_video_id", "new_video_id"]
+__all__ = ["SUFFIXES", "VIDEO_ID", "LocalMediaStore", "MediaStore", "check_id", "check_video_id", "new_video_id"]

@@ -8,8 +8,8 @@ SID-indexed cache at once and queue what is missing, report jobs, stream videos,
   (`rag_recsys.video_cache`) and the job that makes what is missing; 202 with the job id when nothing is cached.
 - ``GET /jobs/{id}``, ``GET /videos/{id}`` (MP4, HTTP range requests), ``GET /videos/{id}/record``.
 - ``POST /feedback``: an impression, click, watch or conversion → the durable feedback log (SCRL's reward).
-- ``GET /healthz``; ``GET /metrics`` (Prometheus: answer latency per hit level, queue depth per state,
-  feedback events, rejected requests).
+- ``GET /healthz``; ``GET /metrics`` (Prometheus: answer latency per hit level, queue depth per state, job
+  run times, feedback events, rejected requests).
 
 Every error is a 4xx (5xx only for a fault of ours, without a traceback) whose ``detail`` is one line naming the
 field. Request bodies are capped (`MAX_BODY_BYTES`). With an API key configured, every route but ``/healthz``
@@ -25,7 +25,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,12 +33,13 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import HistogramMetricFamily
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.exceptions import HTTPException
 
 from rag_recsys.feedback import FeedbackEvent, FeedbackLog
-from rag_recsys.job_queue import Job
-from rag_recsys.media_store import check_video_id
+from rag_recsys.job_queue import Job, JobQueue
+from rag_recsys.media_store import check_id, check_video_id
 from rag_recsys.recommender import Recommender, UserContext
 from rag_recsys.sidfile import SidFile, check_codes
 from rag_recsys.video_cache import HIT_LEVELS, CacheAnswer, HitLevel
@@ -103,6 +104,24 @@ class RecommendRequest(BaseModel):
 
     user: UserContext
     k: int = Field(default=10, ge=1, le=100)
+
+
+class JobDurations:
+    """Prometheus collector: a histogram of the run seconds (``run_s``, the run record's total) of the newest
+    `RECENT` done jobs, read from the job table at each scrape — the workers that run them are other processes."""
+
+    RECENT = 1000
+    BUCKETS = (5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
+
+    def __init__(self, queue: JobQueue) -> None:
+        self.queue = queue
+
+    def collect(self) -> Iterator[HistogramMetricFamily]:
+        runs = [float(j.result["run_s"]) for j in self.queue.jobs("done", self.RECENT)
+                if j.result and j.result.get("run_s") is not None]  # fmt: skip
+        buckets = [(f"{b:g}", sum(r <= b for r in runs)) for b in self.BUCKETS] + [("+Inf", len(runs))]
+        yield HistogramMetricFamily("ragvid_job_run_seconds", f"run time of the newest {self.RECENT} done jobs",
+                                    buckets=buckets, sum_value=sum(runs))  # fmt: skip
 
 
 class WatchedRecommender:
@@ -192,6 +211,7 @@ def create_app(nearline: Nearline, *, model: Path | None = None, kind: str = "gr
     events = Counter("ragvid_feedback_events", "feedback events logged, by event", ["event"], registry=registry)
     queue_depth = Gauge("ragvid_jobs", "generation jobs by state", ["state"], registry=registry)
     cached = Gauge("ragvid_cached_bytes", "bytes of cached media", registry=registry)
+    registry.register(JobDurations(nearline.queue))
 
     def check_key(request: Request) -> None:
         if api_key is None:
@@ -293,12 +313,11 @@ def create_app(nearline: Nearline, *, model: Path | None = None, kind: str = "gr
                              rec.creative)) if ours else None})  # fmt: skip
         return {"checkpoint": checkpoint, "recommendations": rows}
 
-    @app.get("/jobs/{job_id}", dependencies=guarded)
+    # ids are matched as whole paths, so an id with a slash or "..%2F" reaches the check that names the field
+    @app.get("/jobs/{job_id:path}", dependencies=guarded)
     def job(job_id: str) -> dict[str, Any]:
         """A generation job: its state, requests, attempts, last error and result."""
-        if not job_id or len(job_id) != 32 or any(c not in "0123456789abcdef" for c in job_id):
-            raise InputError("job_id", f"{job_id[:80]!r} is not a job id (32 lowercase hex characters)")
-        found = nearline.queue.get(job_id)
+        found = nearline.queue.get(check_id(job_id, "job_id"))
         if found is None:
             raise HTTPException(404, f"job_id: no job {job_id}")
         return found.model_dump(mode="json")
@@ -310,15 +329,15 @@ def create_app(nearline: Nearline, *, model: Path | None = None, kind: str = "gr
             raise HTTPException(404, f"video_id: no cached video {video_id}")
         return path
 
-    @app.get("/videos/{video_id}", dependencies=guarded, response_class=FileResponse)
-    def video(video_id: str) -> FileResponse:
-        """The MP4 (H.264/AAC); HTTP range requests are served, so players can seek."""
-        return FileResponse(media(video_id, ".mp4"), media_type="video/mp4")
-
     @app.get("/videos/{video_id}/record", dependencies=guarded)
     def record(video_id: str) -> FileResponse:
         """The video's run record (`ragvid schema run-record`)."""
         return FileResponse(media(video_id, ".run.json"), media_type="application/json")
+
+    @app.get("/videos/{video_id:path}", dependencies=guarded, response_class=FileResponse)
+    def video(video_id: str) -> FileResponse:
+        """The MP4 (H.264/AAC); HTTP range requests are served, so players can seek."""
+        return FileResponse(media(video_id, ".mp4"), media_type="video/mp4")
 
     @app.post("/feedback", dependencies=guarded, status_code=201)
     def post_feedback(event: FeedbackEvent) -> dict[str, int]:

@@ -86,7 +86,7 @@ def mount_gallery(app: FastAPI, nearline: Nearline, recommender: WatchedRecommen
         counts = nearline.queue.counts()
         return _page(request, "gallery.html", videos=cards, arriving=counts["pending"] + counts["running"])
 
-    @app.get("/runs/{video_id}", dependencies=guarded, response_class=HTMLResponse, include_in_schema=False)
+    @app.get("/runs/{video_id:path}", dependencies=guarded, response_class=HTMLResponse, include_in_schema=False)
     def run(request: Request, video_id: str) -> HTMLResponse:
         check_video_id(video_id)
         record = _record(nearline, video_id)

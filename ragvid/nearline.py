@@ -137,19 +137,20 @@ async def run_job(nearline: Nearline, job: Job, settings: Settings, worker: str,
     request = GenerateRequest(sid=payload.sid, out=str(out), aspect=payload.aspect, duration=payload.duration,
                               run_id=run_id)  # fmt: skip
 
-    async def render() -> tuple[Path, bool]:
+    async def render() -> tuple[Path, bool, float]:
         if status == "finished":
             record = out.with_suffix(".run.json")
-            return record, bool(json.loads(record.read_text())["accepted"])
+            done = json.loads(record.read_text())
+            return record, bool(done["accepted"]), float(done["timings"]["total_s"])
         written = await generate(None, None, settings=settings, on_event=on_event,
                                  resume=run_id if status == "unfinished" else None,
                                  prepared=None if status == "unfinished" else request)  # fmt: skip
-        return written.path, written.record.accepted
+        return written.path, written.record.accepted, written.record.timings.total_s
 
     task = asyncio.ensure_future(render())
     keeper = asyncio.ensure_future(_keep_lease(nearline.queue, job.job_id, worker, lease_s, task))
     try:
-        record, accepted = await task
+        record, accepted, run_s = await task
     except asyncio.CancelledError:
         return None
     except Exception as exc:  # any failure of the run is this attempt's error, kept in the job table
@@ -161,7 +162,7 @@ async def run_job(nearline: Nearline, job: Job, settings: Settings, worker: str,
         with contextlib.suppress(asyncio.CancelledError):
             await keeper
     nearline.cache.add(sid_key(payload.sid), {".mp4": out, ".run.json": record}, accepted, video_id=job.job_id)
-    done = nearline.queue.complete(job.job_id, worker, {"video_id": job.job_id, "accepted": accepted})
+    done = nearline.queue.complete(job.job_id, worker, {"video_id": job.job_id, "accepted": accepted, "run_s": run_s})
     return "done" if done else None
 
 

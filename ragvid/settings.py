@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     llm_response_format: Literal["auto", "json_schema", "json_object_schema", "json_object"] = Field(
         default="auto", description="how JSON is asked for; auto: json_schema, else the llama.cpp form"
     )
+    api_key: str | None = Field(default=None, description="`ragvid serve`: the key every route but /healthz needs")
 
     @classmethod
     def load(cls, **given: object) -> Settings:

@@ -8,8 +8,10 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,3 +167,30 @@ def resume_run(run_id: str, env: dict[str, str]) -> None:
     res = subprocess.run([sys.executable, "-m", "ragvid.cli", "generate", "--resume", run_id, "-q"],
                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=600, check=False)
     assert res.returncode == 0, res.stderr
+
+
+def audio_takes(home: Path) -> dict[str, int]:
+    """Each WAV in a home's tool cache (voice takes and music) and its modification time."""
+    return {p.name: p.stat().st_mtime_ns for p in (home / "cache").rglob("*.wav")}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_serve(port: int, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    """`ragvid serve --port PORT ARGS` in a subprocess, returned once ``/healthz`` answers."""
+    import httpx
+
+    proc = subprocess.Popen([sys.executable, "-m", "ragvid.cli", "serve", "--port", str(port), *args], cwd=ROOT,
+                            env=env, text=True)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+            return proc
+        except httpx.TransportError:
+            assert proc.poll() is None and time.monotonic() < deadline, "ragvid serve did not start"
+            time.sleep(0.3)

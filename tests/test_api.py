@@ -8,9 +8,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -24,7 +21,7 @@ from rag_recsys.sidfile import parse_sid_file
 from rag_recsys.tokenizers import default_tokenizer
 from ragvid.api import create_app
 from ragvid.nearline import Nearline, sid_key
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, free_port, start_serve
 from tools.ffmpeg import shipped
 
 COFFEE = json.loads((EXAMPLES / "coffee.json").read_text())
@@ -112,11 +109,17 @@ def test_feedback_is_logged_durably_and_counted(client: TestClient, nearline: Ne
     assert [(e.event, e.watch_s) for e in logged] == [("impression", None), ("watch", 7.5), ("conversion", None)]
     assert [e.event_id for e in logged] == [1, 2, 3]
     client.post("/videos", json=sid_body())
+    for run_s in (12.5, 45.0):  # two jobs a worker finished
+        job, _ = nearline.queue.enqueue(f"k{run_s}", {})
+        assert nearline.queue.claim("w", 60) is not None
+        nearline.queue.complete(job.job_id, "w", {"video_id": job.job_id, "run_s": run_s})
     metrics = client.get("/metrics").text
+    assert 'ragvid_job_run_seconds_bucket{le="20"} 1.0' in metrics and "ragvid_job_run_seconds_count 2.0" in metrics
+    assert "ragvid_job_run_seconds_sum 57.5" in metrics
     assert 'ragvid_feedback_events_total{event="watch"} 1.0' in metrics
     assert 'ragvid_answer_seconds_count{hit="exact"} 1.0' in metrics
     assert 'ragvid_answer_seconds_count{hit="content_miss"} 0.0' in metrics
-    assert 'ragvid_jobs{state="pending"} 0.0' in metrics
+    assert 'ragvid_jobs{state="pending"} 0.0' in metrics and 'ragvid_jobs{state="done"} 2.0' in metrics
 
 
 BAD_REQUESTS = [
@@ -132,7 +135,10 @@ BAD_REQUESTS = [
     ("feedback video id", "post", "/feedback", {"user_id": "u", "video_id": "../x", "event": "click"}, 422,
      "video_id"),
     ("unknown job", "get", "/jobs/" + "0" * 32, None, 404, "job_id: no job"),
-    ("bad job id", "get", "/jobs/..%2F..", None, 404, ""),
+    ("dot-dot job id", "get", "/jobs/..%2F..", None, 422, "job_id"),
+    ("absolute video id", "get", "/videos/%2Fetc%2Fpasswd", None, 422, "video_id"),
+    ("absolute run id", "get", "/runs/%2Fetc%2Fpasswd", None, 422, "video_id"),
+    ("slashed job id", "get", "/jobs/a/b", None, 422, "job_id"),
     ("bad job id chars", "get", "/jobs/ABC", None, 422, "job_id"),
     ("dot-dot video id", "get", "/videos/%2E%2E", None, 422, "video_id"),
     ("dot-dot record", "get", "/runs/%2E%2E", None, 422, "video_id"),
@@ -208,27 +214,12 @@ def test_recommend_names_its_checkpoint_and_picks_up_a_new_one(rec_model: Path, 
     assert video.status_code == 202 and video.json()["requested"]["content"] == body["recommendations"][0]["content"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_ragvid_serve_listens_and_queues_the_examples(tmp_path: Path) -> None:
-    port = _free_port()
-    env = {**os.environ, "RAGVID_HOME": str(tmp_path / "home")}
-    proc = subprocess.Popen([sys.executable, "-m", "ragvid.cli", "serve", "--port", str(port), "--workers", "0"],
-                            cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    port = free_port()
+    proc = start_serve(port, {**os.environ, "RAGVID_HOME": str(tmp_path / "home")}, "--workers", "0")
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
-            except httpx.TransportError:
-                assert proc.poll() is None and time.monotonic() < deadline, "ragvid serve did not start"
-                time.sleep(0.5)
+        health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
         assert health.json()["jobs"]["pending"] == len(list(EXAMPLES.glob("*.json")))
         docs = httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=5).json()
         assert {"/videos", "/recommend", "/feedback", "/metrics", "/jobs/{job_id}"} <= set(docs["paths"])

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,10 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, ROOT, free_port, start_serve
 from tests.test_generate_e2e import HOSTILE
 
 pytestmark = pytest.mark.slow
@@ -29,12 +27,6 @@ pytestmark = pytest.mark.slow
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 SCRIPT = "<script>document.title='pwned'</script><b>bold?</b>"
 HOSTILE_META = {**HOSTILE, "selling_points": [*HOSTILE["selling_points"], SCRIPT]}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -56,18 +48,9 @@ def server(rec_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     hostile_job = added.stdout.split("\n")[1].split()[0]
     worked = ragvid("worker", "--once", "--profile", "fast", "-q")
     assert worked.returncode == 0 and "2 jobs done" in worked.stderr, worked.stderr
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "ragvid.cli", "serve", "--port", str(port), "--workers", "0",
-                             "--no-examples", "--model", str(rec_model)], cwd=ROOT, env=env)  # fmt: skip
+    port = free_port()
+    proc = start_serve(port, env, "--workers", "0", "--no-examples", "--model", str(rec_model))
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            httpx.get(f"{base}/healthz", timeout=2)
-            break
-        except httpx.TransportError:
-            assert proc.poll() is None and time.monotonic() < deadline, "ragvid serve did not start"
-            time.sleep(0.5)
     yield {"base": base, "hostile": hostile_job}
     proc.terminate()
     proc.wait(timeout=30)

@@ -53,7 +53,7 @@ def test_worker_renders_queued_jobs_into_the_cache(tmp_path: Path) -> None:
     nearline = Nearline(home, default_tokenizer())
     coffee = nearline.queue.get(coffee_job)
     assert coffee is not None and coffee.state == "done" and coffee.requests == 2 and coffee.attempts == 1
-    assert coffee.result is not None and coffee.result["video_id"] == coffee_job
+    assert coffee.result is not None and coffee.result["video_id"] == coffee_job and coffee.result["run_s"] > 1
     answer = nearline.cache.answer(sid_key(parse_sid_file(EXAMPLES / "coffee.json")))
     assert answer.hit == "exact" and answer.video is not None and answer.video.video_id == coffee_job
     mp4 = nearline.cache.path(coffee_job)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLES, kill_during_first_draft, resume_run
+from tests.conftest import EXAMPLES, audio_takes, kill_during_first_draft, resume_run
 from tools.probe import probe
 
 pytestmark = pytest.mark.slow
@@ -36,11 +36,6 @@ def test_killed_run_resumes_from_checkpoint(tmp_path: Path) -> None:
     assert record["run_id"] == run_id
 
 
-def _audio_takes(home: Path) -> dict[str, int]:
-    """Each WAV in the tool cache (voice takes and music) and its modification time."""
-    return {p.name: p.stat().st_mtime_ns for p in (home / "cache").rglob("*.wav")}
-
-
 def test_killed_rag_run_resumes_inside_its_vga_subgraph(rec_model: Path, tmp_path: Path) -> None:
     """`ragvid recommend --generate` killed mid-draft: `ragvid generate --resume` continues inside the VGA
     subgraph with the recommendation it had, without asking the recommender again or redoing speech."""
@@ -53,7 +48,7 @@ def test_killed_rag_run_resumes_inside_its_vga_subgraph(rec_model: Path, tmp_pat
         env,
     )
     handed = json.loads((home / "runs" / run_id / "recommended.sid.json").read_text())
-    takes = _audio_takes(home)
+    takes = audio_takes(home)
     assert takes  # the killed run had its voice lines and music before its first draft
     resume_run(run_id, env)
     assert 8.5 <= probe(out).duration <= 11.5
@@ -62,7 +57,7 @@ def test_killed_rag_run_resumes_inside_its_vga_subgraph(rec_model: Path, tmp_pat
     # nothing is synthesised again. Whether the resume replays the Audio agent from the tool cache or continues
     # after it from its checkpoint depends on whether that checkpoint's write beat the kill (under load it does, and
     # the record keeps the killed run's uncached takes); either way no take is made or rewritten
-    assert _audio_takes(home) == takes
+    assert audio_takes(home) == takes
     assert any(c["tool"] == "speech" and c["node"] == "audio" for c in record["tool_calls"])
     # a resume by id has no recommender (asking one would fail the run): the ranking is the checkpointed one
     assert record["inputs"]["recommendations"]["ranked"][0]["content"] == handed["content"]

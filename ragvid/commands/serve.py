@@ -8,7 +8,6 @@ so a new user sees videos arrive.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -32,8 +31,7 @@ def serve(
         Path | None, typer.Option(help="model folder `POST /recommend` serves, watched for new checkpoints")
     ] = None,
     api_key: Annotated[
-        str | None,
-        typer.Option(envvar="RAGVID_API_KEY", help="require this key (X-API-Key) on every route but /healthz"),
+        str | None, typer.Option(help="require this key (X-API-Key) on every route but /healthz (env RAGVID_API_KEY)")
     ] = None,
     cache_gb: Annotated[float | None, typer.Option(min=0.01, help="cap on cached media, GB (default: no cap)")] = None,
     examples: Annotated[bool, typer.Option(help="queue the example SID files at start")] = True,
@@ -49,7 +47,7 @@ def serve(
     from ragvid.api import create_app
     from ragvid.nearline import Nearline
 
-    settings = Settings.load(home=home, profile=profile)
+    settings = Settings.load(home=home, profile=profile, api_key=api_key)
     err = literal_console()
     nearline = Nearline(settings.home, default_tokenizer(),
                         cap_bytes=int(cache_gb * 1e9) if cache_gb is not None else None)  # fmt: skip
@@ -57,9 +55,10 @@ def serve(
         for file in sorted(EXAMPLE_SIDS.glob("*.json")):
             job, merged = nearline.enqueue(parse_sid_file(file), file.parent)
             err.print(f"queued {file.name}: job {job.job_id} {'(merged)' if merged else job.state}")
-    app = create_app(nearline, model=model or settings.model_folder, api_key=api_key)
-    env = {**os.environ, "RAGVID_HOME": str(settings.home.expanduser()), "RAGVID_PROFILE": settings.profile}
-    procs = [subprocess.Popen([sys.executable, "-m", "ragvid.cli", "worker", "-q"], env=env) for _ in range(workers)]
+    app = create_app(nearline, model=model or settings.model_folder, api_key=settings.api_key)
+    worker = [sys.executable, "-m", "ragvid.cli", "worker", "-q", "--home", str(settings.home.expanduser()),
+              "--profile", settings.profile]  # fmt: skip
+    procs = [subprocess.Popen(worker) for _ in range(workers)]
     err.print(f"ragvid serve on http://{host}:{port} (API docs /docs), {workers} worker{'s' * (workers != 1)}, "
               f"home {settings.home.expanduser()}")  # fmt: skip
     try:
