@@ -19,12 +19,13 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from rag_recsys.sqlite_db import open_db
 
 FeedbackKind = Literal["impression", "click", "watch", "conversion"]
+LATEST_AT = 4_102_444_800.0  # 2100-01-01 in Unix seconds: a later time is a unit mistake (ms), not an event
 
 
 class FeedbackEvent(BaseModel):
     """One user action on one served video."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     user_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     video_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")] = Field(
@@ -33,7 +34,8 @@ class FeedbackEvent(BaseModel):
     event: FeedbackKind
     watch_s: float | None = Field(default=None, ge=0, le=86_400, description="seconds watched (event `watch`)")
     value: float | None = Field(default=None, ge=0, description="conversion value, in the shop's currency")
-    at: float | None = Field(default=None, description="Unix seconds of the action; default: when it was logged")
+    at: float | None = Field(default=None, ge=0, le=LATEST_AT,
+                             description="Unix seconds of the action; default: when it was logged")  # fmt: skip
 
 
 class LoggedFeedback(FeedbackEvent):
@@ -72,7 +74,8 @@ class FeedbackLog:
             cursor = self._db.execute(
                 "INSERT INTO feedback (user_id, video_id, event, watch_s, value, at, logged_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (event.user_id, event.video_id, event.event, event.watch_s, event.value, event.at or now, now),
+                (event.user_id, event.video_id, event.event, event.watch_s, event.value,
+                 event.at if event.at is not None else now, now),
             )
         return int(cursor.lastrowid or 0)
 

@@ -220,6 +220,24 @@ class JobQueue:
                        (state, not_before, now, error[:2000], job_id))  # fmt: skip
             return state
 
+    def release(self, job_id: str, worker: str) -> bool:
+        """Hand a running job back untried (its worker is stopping: SIGTERM, Ctrl-C): pending at once, the attempt
+        not counted, so the next worker resumes it without waiting out the lease; False when `worker` does not
+        hold it."""
+        now = self.clock()
+        with self._transaction() as db:
+            if self._owned(db, job_id, worker) is None:
+                return False
+            db.execute("UPDATE jobs SET state = 'pending', attempts = MAX(attempts - 1, 0), lease_owner = NULL, "
+                       "lease_until = NULL, not_before = ?, updated_at = ? WHERE job_id = ?",
+                       (now, now, job_id))  # fmt: skip
+            return True
+
+    def active(self, dedupe_key: str) -> Job | None:
+        """The pending or running job of `dedupe_key`, if any."""
+        with self._lock:
+            return self._select(self._db, "dedupe_key = ? AND state IN ('pending', 'running')", (dedupe_key,))
+
     def retry(self, job_id: str) -> Job:
         """Revive a dead job: pending now, attempts from zero, its last error kept until it runs. Raises
         `InputError` (field ``job_id``) for an unknown job or one that is not dead."""
@@ -230,8 +248,10 @@ class JobQueue:
                 raise InputError("job_id", f"no job {job_id[:80]!r}")
             if job.state != "dead":
                 raise InputError("job_id", f"job {job_id} is {job.state}, only a dead job can be retried")
-            if self._select(db, "dedupe_key = ? AND state IN ('pending', 'running')", (job.dedupe_key,)):
-                raise InputError("job_id", f"job {job_id}: an active job already makes {job.dedupe_key}")
+            active = self._select(db, "dedupe_key = ? AND state IN ('pending', 'running')", (job.dedupe_key,))
+            if active is not None:
+                raise InputError("job_id", f"job {job_id}: job {active.job_id} ({active.state}) already makes the same "
+                                           "video")  # fmt: skip
             db.execute("UPDATE jobs SET state = 'pending', attempts = 0, not_before = ?, updated_at = ? "
                        "WHERE job_id = ?", (now, now, job_id))  # fmt: skip
             revived = self._select(db, "job_id = ?", (job_id,))

@@ -3,7 +3,7 @@ creative) D-SID pair is served at once, at which hit level, and what to generate
 
 Three cases, after the paper, plus an empty cache:
 
-- **exact**: a video of this content path *and* creative path → that video;
+- **exact**: a video of this content path *and* creative path, in the requested aspect ratio → that video;
 - **creative_miss**: a video of this content path under another creative path → that content-consistent video
   now (the one sharing the longest creative prefix), and the missing variant to generate;
 - **content_miss**: no video of this content path → the nearest cached video in the content embedding space
@@ -59,6 +59,7 @@ class CachedVideo(BaseModel):
 
     video_id: str
     key: SidKey
+    aspect: str = Field(default="9:16", description="the video's aspect ratio: 9:16, 16:9 or 1:1")
     accepted: bool = Field(description="the Critic accepted the delivered round (the run record's `accepted`)")
     size_bytes: int = Field(ge=0, description="bytes of its media (MP4 and run record)")
     created_at: float
@@ -88,12 +89,19 @@ def shared_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     return n
 
 
-def best_of_content(request: SidKey, same_content: Sequence[CachedVideo]) -> CachedVideo:
-    """The video to serve among videos of the request's content path: accepted first, then the longest shared
-    creative prefix (the exact pair first of all), then the newest. Raises ValueError when there is none."""
+def is_exact(video: CachedVideo, request: SidKey, aspect: str) -> bool:
+    """Whether `video` is the requested pair in the requested aspect ratio."""
+    return video.key.creative == request.creative and video.aspect == aspect
+
+
+def best_of_content(request: SidKey, same_content: Sequence[CachedVideo], aspect: str = "9:16") -> CachedVideo:
+    """The video to serve among videos of the request's content path: accepted first, then the exact pair in the
+    requested aspect, then the longest shared creative prefix, then the requested aspect, then the newest. Raises
+    ValueError when there is none."""
     if not same_content:
         raise ValueError("no video of this content path")
-    return min(same_content, key=lambda v: (not v.accepted, -shared_prefix(v.key.creative, request.creative),
+    return min(same_content, key=lambda v: (not v.accepted, not is_exact(v, request, aspect),
+                                            -shared_prefix(v.key.creative, request.creative), v.aspect != aspect,
                                             -v.created_at))  # fmt: skip
 
 
@@ -129,6 +137,7 @@ CREATE TABLE IF NOT EXISTS videos (
     tokenizer TEXT NOT NULL,
     content TEXT NOT NULL,
     creative TEXT NOT NULL,
+    aspect TEXT NOT NULL,
     accepted INTEGER NOT NULL,
     size_bytes INTEGER NOT NULL,
     created_at REAL NOT NULL,
@@ -138,16 +147,17 @@ CREATE TABLE IF NOT EXISTS videos (
 CREATE INDEX IF NOT EXISTS videos_by_content ON videos (tokenizer, content);
 CREATE INDEX IF NOT EXISTS videos_by_service ON videos (last_served_at);
 """
-_COLUMNS = "video_id, tokenizer, content, creative, accepted, size_bytes, created_at, last_served_at"
-SCHEMA_VERSION = 1
+_COLUMNS = "video_id, tokenizer, content, creative, aspect, accepted, size_bytes, created_at, last_served_at"
+SCHEMA_VERSION = 2
 
 
 def _video(row: Sequence[object]) -> CachedVideo:
-    video_id, tokenizer, content, creative, accepted, size, created, served = row
+    video_id, tokenizer, content, creative, aspect, accepted, size, created, served = row
     key = SidKey(tokenizer=str(tokenizer), content=tuple(key_path(str(content))),
                  creative=tuple(key_path(str(creative))))  # fmt: skip
-    return CachedVideo(video_id=str(video_id), key=key, accepted=bool(accepted), size_bytes=int(str(size)),
-                       created_at=float(str(created)), last_served_at=float(str(served)))  # fmt: skip
+    return CachedVideo(video_id=str(video_id), key=key, aspect=str(aspect), accepted=bool(accepted),
+                       size_bytes=int(str(size)), created_at=float(str(created)),
+                       last_served_at=float(str(served)))  # fmt: skip
 
 
 class SQLiteVideoIndex:
@@ -176,8 +186,9 @@ class SQLiteVideoIndex:
         vector = np.asarray(embedding, dtype=np.float32).ravel()
         vector = vector / max(float(np.linalg.norm(vector)), 1e-12)
         k = video.key
-        self._write(f"INSERT INTO videos ({_COLUMNS}, embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (video.video_id, k.tokenizer, path_key(k.content), path_key(k.creative), int(video.accepted),
+        self._write(f"INSERT INTO videos ({_COLUMNS}, embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (video.video_id, k.tokenizer, path_key(k.content), path_key(k.creative), video.aspect,
+                     int(video.accepted),
                      video.size_bytes, video.created_at, video.last_served_at, vector.tobytes()))  # fmt: skip
 
     def get(self, video_id: str) -> CachedVideo | None:
@@ -252,17 +263,23 @@ class VideoCache:
     ) -> None:
         self.index, self.media, self.embed, self.cap_bytes, self.clock = index, media, embed, cap_bytes, clock
 
-    def answer(self, request: SidKey) -> CacheAnswer:
-        """What to serve for `request` now (see the module docstring for the levels and the order); marks the
-        served video as just served, for eviction."""
+    def made(self, request: SidKey, aspect: str = "9:16") -> CachedVideo | None:
+        """A cached video of exactly `request` in `aspect` (accepted or not), if any: what needs no generating."""
+        same = [v for v in self.index.same_content(request.tokenizer, request.content) if is_exact(v, request, aspect)]
+        return best_of_content(request, same, aspect) if same else None
+
+    def answer(self, request: SidKey, aspect: str = "9:16") -> CacheAnswer:
+        """What to serve for `request` in `aspect` now (see the module docstring for the levels and the order);
+        marks the served video as just served, for eviction. A video of the pair in another aspect ratio is a
+        creative miss: the shape is part of how the video looks."""
         same = self.index.same_content(request.tokenizer, request.content)
-        generate = None if any(v.key.creative == request.creative for v in same) else request
+        generate = None if any(is_exact(v, request, aspect) for v in same) else request
         cosine = None
         video: CachedVideo | None
         hit: HitLevel
         if same:
-            video = best_of_content(request, same)
-            hit = "exact" if video.key.creative == request.creative else "creative_miss"
+            video = best_of_content(request, same, aspect)
+            hit = "exact" if is_exact(video, request, aspect) else "creative_miss"
         else:
             found = self.index.nearest(request.tokenizer, self.embed(request.content))
             video, cosine = found if found is not None else (None, None)
@@ -271,18 +288,19 @@ class VideoCache:
             self.index.touch(video.video_id, self.clock())
         return CacheAnswer(hit=hit, video=video, generate=generate, content_cosine=cosine)
 
-    def add(self, key: SidKey, files: Mapping[str, Path], accepted: bool, video_id: str | None = None) -> CachedVideo:
+    def add(self, key: SidKey, files: Mapping[str, Path], accepted: bool, video_id: str | None = None,
+            aspect: str = "9:16") -> CachedVideo:  # fmt: skip
         """Store a finished render — `files` by suffix (``.mp4`` required, ``.run.json`` when there is a record)
-        — under `key`, then evict down to the cap (never the video just added). Media go in before the index row,
-        so an index row always has its bytes. Raises `InputError` (field ``suffix``/``video_id``) for a bad
-        suffix or id, KeyError without an ``.mp4``, OSError when a file cannot be read."""
+        — under `key` and its `aspect`, then evict down to the cap (never the video just added). Media go in
+        before the index row, so an index row always has its bytes. Raises `InputError` (field ``suffix`` or
+        ``video_id``) for a bad suffix or id, KeyError without an ``.mp4``, OSError when a file cannot be read."""
         if ".mp4" not in files:
             raise KeyError(".mp4")
         video_id = check_video_id(video_id) if video_id is not None else new_video_id()
         size = sum(self.media.put(video_id, suffix, Path(path)) for suffix, path in files.items())
         now = self.clock()
-        video = CachedVideo(video_id=video_id, key=key, accepted=accepted, size_bytes=size, created_at=now,
-                            last_served_at=now)  # fmt: skip
+        video = CachedVideo(video_id=video_id, key=key, aspect=aspect, accepted=accepted, size_bytes=size,
+                            created_at=now, last_served_at=now)  # fmt: skip
         self.index.insert(video, self.embed(key.content))
         self.evict(keep=video_id)
         return video
@@ -310,5 +328,5 @@ class VideoCache:
 
 __all__ = [
     "HIT_LEVELS", "CacheAnswer", "CachedVideo", "HitLevel", "SQLiteVideoIndex", "SidKey", "VideoCache", "VideoIndex",
-    "best_of_content", "nearest_row", "shared_prefix",
+    "best_of_content", "is_exact", "nearest_row", "shared_prefix",
 ]  # fmt: skip

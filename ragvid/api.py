@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from pathlib import Path
 from typing import Any, Literal
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -40,10 +40,10 @@ from starlette.exceptions import HTTPException
 from rag_recsys.feedback import FeedbackEvent, FeedbackLog
 from rag_recsys.job_queue import Job, JobQueue
 from rag_recsys.media_store import check_id, check_video_id
-from rag_recsys.recommender import Recommender, UserContext
+from rag_recsys.recommender import Recommender, ScoredDSID, UserContext
 from rag_recsys.sidfile import SidFile, check_codes
 from rag_recsys.video_cache import HIT_LEVELS, CacheAnswer, HitLevel
-from ragvid.gallery import KEY_COOKIE, mount_gallery
+from ragvid.gallery import KEY_COOKIE, is_page, mount_gallery
 from ragvid.nearline import Nearline, servable_sid, sid_key
 from tools.errors import InputError, field_name, one_line
 
@@ -62,7 +62,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 class VideoRequest(BaseModel):
     """``POST /videos``: a SID to serve a video of, or a user whose top recommendation is served."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     sid: SidFile | None = Field(default=None, description="a SID file's JSON (meta.images not allowed over HTTP)")
     user: UserContext | None = Field(default=None, description="a user context (`ragvid schema user-file`)")
@@ -92,6 +92,7 @@ class VideoAnswer(BaseModel):
     accepted: bool | None = Field(default=None, description="the Critic accepted the served video")
     content: list[int] | None = Field(default=None, description="the served video's content path")
     creative: list[int] | None = Field(default=None, description="the served video's creative path")
+    aspect: str | None = Field(default=None, description="the served video's aspect ratio")
     content_cosine: float | None = None
     job_id: str | None = Field(default=None, description="the job making the requested pair, when one was queued")
     job_state: str | None = None
@@ -151,6 +152,63 @@ class WatchedRecommender:
                 self._loaded = (stamp, recommender, checkpoint)
                 log.info("loaded model %s (%s)", best.parent, digest)
             return self._loaded[1], self._loaded[2]
+
+    def recommend(self, user: UserContext, k: int) -> tuple[list[ScoredDSID], dict[str, Any]]:
+        """The current model's top `k` for `user` and its checkpoint: `HTTPException` 503 without a model, 409 for
+        a model trained on another tokenizer version, 404 when it has nothing for the user; `InputError` naming a
+        history entry it cannot use."""
+        chosen, checkpoint = self.get()
+        try:
+            ranked = chosen.recommend(user, k)
+        except ValueError as exc:
+            if isinstance(exc, InputError):
+                raise
+            raise HTTPException(409, f"model: {one_line(str(exc))}") from None
+        if not ranked:
+            raise HTTPException(404, "user: the recommender has nothing for this user")
+        return ranked, checkpoint
+
+
+class ApiKey:
+    """ASGI middleware: every path but ``/healthz`` needs `key` — in ``X-API-Key``, ``Authorization: Bearer``, or
+    the gallery's cookie; a gallery page (`ragvid.gallery.PAGES`) also takes it once as ``?key=`` and then sets
+    the cookie (HTTP-only, same-site). Checked before anything else, so a request without the key learns nothing
+    (not even whether its body would validate); the OpenAPI schema and ``/docs`` are guarded too."""
+
+    OPEN = frozenset({"/healthz"})
+
+    def __init__(self, app: ASGIApp, key: str) -> None:
+        self.app, self.key = app, key.encode()
+
+    def _matches(self, given: str | None) -> bool:
+        return bool(given) and secrets.compare_digest(str(given).encode(), self.key)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.OPEN:
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        given = [request.headers.get("x-api-key"), token if scheme.lower() == "bearer" else None,
+                 request.cookies.get(KEY_COOKIE)]  # fmt: skip
+        query = request.query_params.get("key") if is_page(scope["path"]) else None
+        if any(self._matches(g) for g in given) or self._matches(query):
+            set_cookie = self._matches(query) and not self._matches(request.cookies.get(KEY_COOKIE))
+            await self.app(scope, receive, _with_cookie(send, query) if set_cookie and query else send)
+            return
+        detail = "X-API-Key: wrong key" if any([*given, query]) else "X-API-Key: missing (this server needs an API key)"
+        await JSONResponse({"detail": detail}, status_code=401)(scope, receive, send)
+
+
+def _with_cookie(send: Send, key: str) -> Send:
+    cookie = f"{KEY_COOKIE}={key}; HttpOnly; Path=/; SameSite=strict".encode()
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), (b"set-cookie", cookie)]}
+        await send(message)
+
+    return sending
 
 
 class BodyLimit:
@@ -213,20 +271,11 @@ def create_app(nearline: Nearline, *, model: Path | None = None, kind: str = "gr
     cached = Gauge("ragvid_cached_bytes", "bytes of cached media", registry=registry)
     registry.register(JobDurations(nearline.queue))
 
-    def check_key(request: Request) -> None:
-        if api_key is None:
-            return
-        given = (request.headers.get("x-api-key") or request.headers.get("authorization", "").removeprefix("Bearer ")
-                 or request.query_params.get("key") or request.cookies.get(KEY_COOKIE))  # fmt: skip
-        if not given:
-            raise HTTPException(401, "X-API-Key: missing (this server needs an API key)")
-        if not secrets.compare_digest(given.encode(), api_key.encode()):
-            raise HTTPException(401, "X-API-Key: wrong key")
-
-    guarded = [Depends(check_key)]
     app = FastAPI(title="ragvid", summary="Recommendation as Generation, online: D-SIDs to ad videos",
                   version="1")  # fmt: skip
     app.add_middleware(BodyLimit, limit=max_body_bytes)
+    if api_key is not None:  # added last, so it runs first: no body is read or validated without the key
+        app.add_middleware(ApiKey, key=api_key)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -256,7 +305,7 @@ def create_app(nearline: Nearline, *, model: Path | None = None, kind: str = "gr
     def answer_of(sid: SidFile, aspect: str, duration: float | None) -> tuple[VideoAnswer, int]:
         check_codes(sid, tokenizer)
         t0 = time.perf_counter()
-        cache_answer: CacheAnswer = nearline.cache.answer(sid_key(sid))
+        cache_answer: CacheAnswer = nearline.cache.answer(sid_key(sid), aspect)
         job: Job | None = None
         merged = None
         if cache_answer.generate is not None:
@@ -267,7 +316,7 @@ def create_app(nearline: Nearline, *, model: Path | None = None, kind: str = "gr
             hit=cache_answer.hit, content_cosine=cache_answer.content_cosine,
             requested={"tokenizer": sid.tokenizer, "content": sid.content, "creative": sid.creative},
             job_id=job.job_id if job else None, job_state=job.state if job else None, merged=merged,
-            **({"video_id": video.video_id, "video_url": f"/videos/{video.video_id}",
+            **({"video_id": video.video_id, "video_url": f"/videos/{video.video_id}", "aspect": video.aspect,
                 "record_url": f"/videos/{video.video_id}/record", "accepted": video.accepted,
                 "content": list(video.key.content), "creative": list(video.key.creative)} if video else {}),
         )  # fmt: skip
@@ -277,32 +326,23 @@ def create_app(nearline: Nearline, *, model: Path | None = None, kind: str = "gr
         202: {"model": VideoAnswer, "description": "nothing cached yet: the job making it"}
     }
 
-    @app.post("/videos", dependencies=guarded, response_model=VideoAnswer, responses=accepted_later)
+    @app.post("/videos", response_model=VideoAnswer, responses=accepted_later)
     def videos(request: VideoRequest) -> JSONResponse:
         """The video to serve now for a SID (or a user's top D-SID), its hit level, and the job making what is
         missing."""
         sid = request.sid
         if sid is None:
             assert request.user is not None  # the request's validator holds one of the two
-            chosen, _ = recommender.get()
-            top = chosen.recommend(request.user, 1)
-            if not top:
-                raise HTTPException(404, "user: the recommender has nothing for this user")
+            top, _ = recommender.recommend(request.user, 1)
             sid = servable_sid(top[0], tokenizer)
         body, status = answer_of(sid, request.aspect, request.duration)
         return JSONResponse(body.model_dump(mode="json"), status_code=status)
 
-    @app.post("/recommend", dependencies=guarded)
+    @app.post("/recommend")
     def recommend(request: RecommendRequest) -> dict[str, Any]:
         """The top-K D-SIDs for a user with what their codes mean, and the checkpoint that ranked them."""
-        chosen, checkpoint = recommender.get()
         t0 = time.perf_counter()
-        try:
-            ranked = chosen.recommend(request.user, request.k)
-        except ValueError as exc:  # a model trained on another tokenizer version; InputError names its field
-            if isinstance(exc, InputError):
-                raise
-            raise HTTPException(409, f"model: {one_line(str(exc))}") from None
+        ranked, checkpoint = recommender.recommend(request.user, request.k)
         latency.labels("recommend").observe(time.perf_counter() - t0)
         rows = []
         for rec in ranked:
@@ -314,13 +354,17 @@ def create_app(nearline: Nearline, *, model: Path | None = None, kind: str = "gr
         return {"checkpoint": checkpoint, "recommendations": rows}
 
     # ids are matched as whole paths, so an id with a slash or "..%2F" reaches the check that names the field
-    @app.get("/jobs/{job_id:path}", dependencies=guarded)
+    @app.get("/jobs/{job_id:path}")
     def job(job_id: str) -> dict[str, Any]:
         """A generation job: its state, requests, attempts, last error and result."""
         found = nearline.queue.get(check_id(job_id, "job_id"))
         if found is None:
             raise HTTPException(404, f"job_id: no job {job_id}")
-        return found.model_dump(mode="json")
+        body = found.model_dump(mode="json")
+        meta = body["payload"].get("sid", {}).get("meta") or {}
+        if meta.get("images"):  # where the server keeps a SID's images is none of a client's business
+            meta["images"] = [Path(str(image)).name for image in meta["images"]]
+        return body
 
     def media(video_id: str, suffix: str) -> Path:
         check_video_id(video_id)
@@ -329,24 +373,26 @@ def create_app(nearline: Nearline, *, model: Path | None = None, kind: str = "gr
             raise HTTPException(404, f"video_id: no cached video {video_id}")
         return path
 
-    @app.get("/videos/{video_id}/record", dependencies=guarded)
+    @app.get("/videos/{video_id}/record")
     def record(video_id: str) -> FileResponse:
         """The video's run record (`ragvid schema run-record`)."""
         return FileResponse(media(video_id, ".run.json"), media_type="application/json")
 
-    @app.get("/videos/{video_id:path}", dependencies=guarded, response_class=FileResponse)
+    @app.get("/videos/{video_id:path}", response_class=FileResponse)
     def video(video_id: str) -> FileResponse:
         """The MP4 (H.264/AAC); HTTP range requests are served, so players can seek."""
         return FileResponse(media(video_id, ".mp4"), media_type="video/mp4")
 
-    @app.post("/feedback", dependencies=guarded, status_code=201)
+    @app.post("/feedback", status_code=201)
     def post_feedback(event: FeedbackEvent) -> dict[str, int]:
         """Log one user action on a served video, durably, before answering."""
+        if nearline.cache.index.get(event.video_id) is None and nearline.queue.get(event.video_id) is None:
+            raise HTTPException(404, f"video_id: no video {event.video_id} was served here")
         event_id = feedback.append(event)
         events.labels(event.event).inc()
         return {"event_id": event_id}
 
-    @app.get("/metrics", dependencies=guarded)
+    @app.get("/metrics")
     def metrics() -> Response:
         """Prometheus text format."""
         for state, n in nearline.queue.counts().items():
@@ -354,7 +400,7 @@ def create_app(nearline: Nearline, *, model: Path | None = None, kind: str = "gr
         cached.set(nearline.cache.index.total_bytes())
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    mount_gallery(app, nearline, recommender, answer_of, check_key)
+    mount_gallery(app, nearline, recommender, answer_of)
     for level in (*HIT_LEVELS, "recommend"):  # every series exists from the start, at zero
         latency.labels(level)
     return app

@@ -58,10 +58,10 @@ def sid_key(sid: SidFile) -> SidKey:
 
 
 def dedupe_key(payload: JobPayload) -> str:
-    """Requests for one SID pair in one shape are one job (their product meta may differ: the first one's is
-    rendered, and the cache serves it to all)."""
+    """Requests for one SID pair in one aspect ratio are one job, as they are one entry of the cache: their
+    product meta and duration may differ, and the first request's are rendered and served to all."""
     key = sid_key(payload.sid)
-    return f"{key.tokenizer}|{path_key(key.content)}|{path_key(key.creative)}|{payload.aspect}|{payload.duration}"
+    return f"{key.tokenizer}|{path_key(key.content)}|{path_key(key.creative)}|{payload.aspect}"
 
 
 class Nearline:
@@ -108,11 +108,13 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-async def _keep_lease(queue: JobQueue, job_id: str, worker: str, lease_s: float, task: asyncio.Task[Any]) -> None:
+async def _keep_lease(queue: JobQueue, job_id: str, worker: str, lease_s: float, task: asyncio.Task[Any],
+                      lost: asyncio.Event) -> None:  # fmt: skip
     while True:
         await asyncio.sleep(lease_s / 3)
         if not await asyncio.to_thread(queue.renew, job_id, worker, lease_s):
             log.warning("job %s: lease lost to another worker; stopping this run", job_id)
+            lost.set()
             task.cancel()
             return
 
@@ -121,7 +123,7 @@ async def run_job(nearline: Nearline, job: Job, settings: Settings, worker: str,
                   on_event: EventSink | None = None) -> JobState | None:  # fmt: skip
     """Run one claimed job to its end: generate (or resume) its video, file it in the cache, mark the job done;
     on an error, record the failed attempt (retried with backoff, then dead; bad input, an `InputError`, dead at
-    once). Returns the job's new state (None
+    once); cancelled (the worker stops), hand the job back untried and re-raise. Returns the job's new state (None
     when the lease was lost)."""
     payload = JobPayload(**job.payload)
     if nearline.cache.index.get(job.job_id) is not None:  # filed before a crash, not yet marked done
@@ -148,11 +150,16 @@ async def run_job(nearline: Nearline, job: Job, settings: Settings, worker: str,
         return written.path, written.record.accepted, written.record.timings.total_s
 
     task = asyncio.ensure_future(render())
-    keeper = asyncio.ensure_future(_keep_lease(nearline.queue, job.job_id, worker, lease_s, task))
+    lost = asyncio.Event()
+    keeper = asyncio.ensure_future(_keep_lease(nearline.queue, job.job_id, worker, lease_s, task, lost))
     try:
         record, accepted, run_s = await task
     except asyncio.CancelledError:
-        return None
+        if lost.is_set():
+            return None
+        # this worker is stopping: the job goes back untried, to be resumed from its checkpoint by the next one
+        nearline.queue.release(job.job_id, worker)
+        raise
     except Exception as exc:  # any failure of the run is this attempt's error, kept in the job table
         log.warning("job %s failed: %s", job.job_id, one_line(str(exc)))
         return nearline.queue.fail(job.job_id, worker, f"{type(exc).__name__}: {one_line(str(exc))}",
@@ -161,7 +168,8 @@ async def run_job(nearline: Nearline, job: Job, settings: Settings, worker: str,
         keeper.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await keeper
-    nearline.cache.add(sid_key(payload.sid), {".mp4": out, ".run.json": record}, accepted, video_id=job.job_id)
+    nearline.cache.add(sid_key(payload.sid), {".mp4": out, ".run.json": record}, accepted, video_id=job.job_id,
+                       aspect=payload.aspect)  # fmt: skip
     done = nearline.queue.complete(job.job_id, worker, {"video_id": job.job_id, "accepted": accepted, "run_s": run_s})
     return "done" if done else None
 

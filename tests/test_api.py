@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from rag_recsys.sidfile import parse_sid_file
 from rag_recsys.tokenizers import default_tokenizer
 from ragvid.api import create_app
 from ragvid.nearline import Nearline, sid_key
-from tests.conftest import EXAMPLES, free_port, start_serve
+from tests.conftest import EXAMPLES, ROOT, free_port, start_serve
 from tools.ffmpeg import shipped
 
 COFFEE = json.loads((EXAMPLES / "coffee.json").read_text())
@@ -67,6 +69,10 @@ def test_an_empty_cache_answers_202_with_the_job_making_the_video(client: TestCl
     assert body["hit"] == "empty" and body["video_id"] is None and body["job_state"] == "pending"
     job = client.get(f"/jobs/{body['job_id']}")
     assert job.status_code == 200 and job.json()["payload"]["sid"]["content"] == COFFEE["content"]
+    with_image = parse_sid_file(EXAMPLES / "coffee.json").model_copy(update={"creative": [0, 0]})
+    queued, _ = nearline.enqueue(with_image, EXAMPLES)  # stored with the image's absolute path, for the worker
+    assert str(EXAMPLES.parent / "images" / "coffee.png") in json.dumps(queued.payload)
+    assert client.get(f"/jobs/{queued.job_id}").json()["payload"]["sid"]["meta"]["images"] == ["coffee.png"]
     again = client.post("/videos", json=sid_body()).json()
     assert again["job_id"] == body["job_id"] and again["merged"] is True
     assert client.get(f"/jobs/{body['job_id']}").json()["requests"] == 2
@@ -130,6 +136,16 @@ BAD_REQUESTS = [
     ("bad aspect", "post", "/videos", {**sid_body(), "aspect": "4:3"}, 422, "aspect"),
     ("image paths", "post", "/videos", sid_body(meta={"images": ["/etc/passwd"]}), 422, "sid.meta.images"),
     ("unknown field", "post", "/videos", {**sid_body(), "out": "/tmp/x.mp4"}, 422, "out"),
+    ("feedback NaN time", "post", "/feedback", b'{"user_id": "u", "video_id": "' + b"0" * 32 + b'", "event": "click", '
+     b'"at": NaN}', 422, "at"),
+    ("feedback time in ms", "post", "/feedback", {"user_id": "u", "video_id": "0" * 32, "event": "click",
+                                                  "at": 1.7e12}, 422, "at"),
+    ("feedback infinite value", "post", "/feedback", b'{"user_id": "u", "video_id": "' + b"0" * 32 + b'", '
+     b'"event": "conversion", "value": Infinity}', 422, "value"),
+    ("feedback unknown video", "post", "/feedback", {"user_id": "u", "video_id": "0" * 32, "event": "click"}, 404,
+     "video_id: no video"),
+    ("NaN duration", "post", "/videos", b'{"sid": ' + json.dumps(sid_body()["sid"]).encode() + b', "duration": NaN}',
+     422, "duration"),
     ("bad feedback event", "post", "/feedback", {"user_id": "u", "video_id": "0" * 32, "event": "like"}, 422,
      "event"),
     ("feedback video id", "post", "/feedback", {"user_id": "u", "video_id": "../x", "event": "click"}, 422,
@@ -188,8 +204,18 @@ def test_the_api_key_guards_everything_but_healthz(nearline: Nearline, clip: Pat
         wrong = client.get(path, headers={"X-API-Key": "nope"})
         assert wrong.status_code == 401 and wrong.json()["detail"] == "X-API-Key: wrong key"
     assert client.get(f"/videos/{video_id}", headers={"X-API-Key": KEY}).status_code == 200
-    assert client.get("/metrics", headers={"Authorization": f"Bearer {KEY}"}).status_code == 200
-    assert client.post("/videos", json=sid_body()).status_code == 401
+    assert client.get("/metrics", headers={"Authorization": f"bearer {KEY}"}).status_code == 200
+    for path in ("/docs", "/openapi.json", "/redoc"):  # the API's description is guarded with it
+        assert client.get(path).status_code == 401
+    # the key is checked before the body: without it, a malformed body says nothing about itself
+    assert client.post("/videos", content=b"{bad", headers={"content-type": "application/json"}).status_code == 401
+    assert client.get("/metrics", params={"key": KEY}).status_code == 401  # ?key= is for the gallery's pages only
+    page = client.get("/", params={"key": KEY})
+    assert page.status_code == 200 and client.cookies.get("ragvid_key") == KEY  # the browser keeps it
+    assert client.get(f"/videos/{video_id}").status_code == 200  # the <video> element's request, by cookie
+    client.cookies.clear()
+    wrong = client.get("/queue", params={"key": "WRONG"}, headers={"X-API-Key": KEY})
+    assert wrong.status_code == 200 and "ragvid_key" not in wrong.headers.get("set-cookie", "")
 
 
 @pytest.mark.slow
@@ -217,12 +243,24 @@ def test_recommend_names_its_checkpoint_and_picks_up_a_new_one(rec_model: Path, 
 @pytest.mark.slow
 def test_ragvid_serve_listens_and_queues_the_examples(tmp_path: Path) -> None:
     port = free_port()
-    proc = start_serve(port, {**os.environ, "RAGVID_HOME": str(tmp_path / "home")}, "--workers", "0")
+    env = {**os.environ, "RAGVID_HOME": str(tmp_path / "home")}
+    proc = start_serve(port, env, "--workers", "0")
     try:
         health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
         assert health.json()["jobs"]["pending"] == len(list(EXAMPLES.glob("*.json")))
         docs = httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=5).json()
         assert {"/videos", "/recommend", "/feedback", "/metrics", "/jobs/{job_id}"} <= set(docs["paths"])
+        busy = subprocess.run([sys.executable, "-m", "ragvid.cli", "serve", "--port", str(port)], env=env, cwd=ROOT,
+                              capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+        assert busy.returncode == 2
+        assert busy.stderr.strip().startswith(f"error: --port: cannot listen on 127.0.0.1:{port}")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+    again = start_serve(port, env, "--workers", "0")  # a restart asks for the examples no second time
+    try:
+        jobs = Nearline(tmp_path / "home", default_tokenizer()).queue.jobs()
+        assert len(jobs) == len(list(EXAMPLES.glob("*.json"))) and all(j.requests == 1 for j in jobs)
+    finally:
+        again.terminate()
+        again.wait(timeout=30)

@@ -154,3 +154,16 @@ def test_retry_names_the_job_it_cannot_retry(tmp_path: Path) -> None:
 def test_backoff_doubles_from_its_base_up_to_the_cap() -> None:
     assert [backoff_s(n, 5.0) for n in (1, 2, 3, 4)] == [5.0, 10.0, 20.0, 40.0]
     assert backoff_s(20, 5.0) == MAX_BACKOFF_S
+
+
+def test_a_stopping_worker_hands_its_job_back_untried(tmp_path: Path) -> None:
+    q = queue(tmp_path)
+    job, _ = q.enqueue("k", {})
+    assert q.active("k") == q.get(job.job_id) and q.active("other") is None
+    assert q.claim("stopping", 600) is not None
+    assert not q.release(job.job_id, "someone-else")
+    assert q.release(job.job_id, "stopping")
+    back = q.get(job.job_id)
+    assert back is not None and back.state == "pending" and back.attempts == 0 and back.lease_owner is None
+    again = q.claim("next", 600)  # at once, not after the lease
+    assert again is not None and again.job_id == job.job_id and again.attempts == 1

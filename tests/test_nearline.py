@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -67,6 +68,9 @@ def test_worker_renders_queued_jobs_into_the_cache(tmp_path: Path) -> None:
     assert len(media_files(home)) == 4  # two MP4s and their records, no temporary files
     listed = ragvid(env, "jobs", "list")
     assert listed.returncode == 0 and coffee_job in listed.stdout and "0 pending, 0 running, 2 done" in listed.stdout
+    again = ragvid(env, "jobs", "add", str(EXAMPLES / "coffee.json"))  # made already: nothing to queue
+    assert again.returncode == 0 and f"cached as video {coffee_job}" in again.stdout
+    assert nearline.queue.counts()["pending"] == 0
 
 
 def test_a_job_whose_worker_was_killed_resumes_on_the_next_worker(tmp_path: Path) -> None:
@@ -121,3 +125,20 @@ def test_a_job_with_bad_input_ends_in_the_dead_letters_at_once(tmp_path: Path) -
     assert again.returncode == 2 and again.stderr.strip() == (
         f"error: job_id: job {job.job_id} is pending, only a dead job can be retried"
     )
+
+
+def test_a_worker_stopped_by_sigterm_hands_its_job_back(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = {**os.environ, "RAGVID_HOME": str(home)}
+    job_id = ragvid(env, "jobs", "add", str(EXAMPLES / "coffee.json")).stdout.split()[0]
+    proc = subprocess.Popen([sys.executable, "-m", "ragvid.cli", "worker", "--profile", "fast"], stderr=subprocess.PIPE,
+                            text=True, env=env, cwd=ROOT)  # fmt: skip
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if "draft_render r0: draft" in line:
+            proc.send_signal(signal.SIGTERM)
+            break
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=60) == 0 and "the job it held is back in the queue" in rest
+    job = Nearline(home, default_tokenizer()).queue.get(job_id)
+    assert job is not None and job.state == "pending" and job.attempts == 0 and job.lease_owner is None

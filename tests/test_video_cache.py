@@ -176,3 +176,15 @@ def test_another_process_additions_are_seen_and_the_index_survives_a_reopen(tmp_
     assert answer.hit == "content_miss" and answer.video is not None and answer.video.video_id == made.video_id
     reopened = make_cache(tmp_path)
     assert reopened.answer(key([1, 0, 0], [0, 0])).hit == "exact"
+
+
+def test_another_aspect_ratio_of_the_pair_is_a_creative_miss(tmp_path: Path, media_file: Path) -> None:
+    cache = make_cache(tmp_path)
+    tall = cache.add(key([0, 1, 2], [3, 4]), {".mp4": media_file}, accepted=True)  # 9:16
+    wide = cache.answer(key([0, 1, 2], [3, 4]), aspect="16:9")
+    assert wide.hit == "creative_miss" and wide.video is not None and wide.video.video_id == tall.video_id
+    assert wide.generate == key([0, 1, 2], [3, 4]) and cache.made(key([0, 1, 2], [3, 4]), "16:9") is None
+    made = cache.add(key([0, 1, 2], [3, 4]), {".mp4": media_file}, accepted=True, aspect="16:9")
+    assert cache.answer(key([0, 1, 2], [3, 4]), aspect="16:9").video.video_id == made.video_id  # type: ignore[union-attr]
+    assert cache.answer(key([0, 1, 2], [3, 4])).video.video_id == tall.video_id  # type: ignore[union-attr]
+    assert cache.made(key([0, 1, 2], [3, 4]), "16:9") == cache.index.get(made.video_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
@@ -69,6 +70,8 @@ def list_jobs(
         error = f"  {job.error}" if job.error else ""
         console.print(f"{job.job_id}  {job.state:<7}  content {sid.get('content')} creative {sid.get('creative')}  "
                       f"requests {job.requests}  attempts {job.attempts}/{job.max_attempts}{error}")  # fmt: skip
+    if not jobs:
+        console.print(f"no {state + ' ' if state else ''}jobs")
     console.print(", ".join(f"{n} {s}" for s, n in queue.counts().items()))
 
 
@@ -88,8 +91,9 @@ def add(
     home: HomeOpt = None,
 ) -> None:
     """Queue the generation of each SID file (a request for a pair already queued or running merges into its
-    job and raises its priority); prints one ``JOB_ID state`` line per file."""
+    job and raises its priority; a pair already cached is skipped); prints one 'JOB_ID state' line per file."""
     from rag_recsys.sidfile import parse_sid_file
+    from ragvid.nearline import sid_key
     from tools.errors import InputError
 
     settings = Settings.load(home=home)
@@ -97,7 +101,12 @@ def add(
     console = literal_console(stderr=False)
     for file in sid_files:
         try:
-            job, merged = nearline.enqueue(parse_sid_file(file), file.resolve().parent, aspect, duration)
+            sid = parse_sid_file(file)
+            made = nearline.cache.made(sid_key(sid), aspect)
+            if made is not None:
+                console.print(f"{file}: cached as video {made.video_id} (nothing to generate)")
+                continue
+            job, merged = nearline.enqueue(sid, file.resolve().parent, aspect, duration)
         except InputError as exc:  # the shape's fields are this command's flags; the SID's are the file's
             flag = {"aspect": "--aspect", "duration": "--duration"}.get(exc.field)
             if flag:
@@ -156,11 +165,23 @@ def worker(
 
     err.print(f"worker on {settings.home.expanduser() / 'serve'}: {nearline.queue.counts()['pending']} pending"
               + (f", generating on Ray ({ray})" if ray else ""))  # fmt: skip
-    if ray:
-        from ragvid.nearline import work_on_ray
 
-        done = asyncio.run(work_on_ray(nearline, settings, ray, once=once, lease_s=lease, on_job=report))
-    else:
-        done = asyncio.run(work(nearline, settings, once=once, lease_s=lease, on_job=report,
-                                on_event=None if quiet else progress))  # fmt: skip
+    async def run() -> int:
+        # SIGTERM (`ragvid serve` stopping its workers, a process manager) stops like Ctrl-C: the job in hand
+        # goes back to the queue untried instead of waiting out its lease
+        task = asyncio.current_task()
+        assert task is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        if ray:
+            from ragvid.nearline import work_on_ray
+
+            return await work_on_ray(nearline, settings, ray, once=once, lease_s=lease, on_job=report)
+        return await work(nearline, settings, once=once, lease_s=lease, on_job=report,
+                          on_event=None if quiet else progress)  # fmt: skip
+
+    try:
+        done = asyncio.run(run())
+    except asyncio.CancelledError:
+        err.print("worker stopped (SIGTERM); the job it held is back in the queue")
+        return
     err.print(f"{done} job{'s' * (done != 1)} done")

@@ -8,6 +8,7 @@ so a new user sees videos arrive.
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -18,8 +19,20 @@ import typer
 from ragvid.exits import command
 from ragvid.progress import literal_console
 from ragvid.settings import Settings
+from tools.errors import InputError
 
 EXAMPLE_SIDS = Path(__file__).resolve().parents[2] / "examples" / "sids"
+
+
+def _free(host: str, port: int) -> None:
+    """`InputError` naming --port when `host`:`port` cannot be listened on (another server has it), before
+    anything starts: uvicorn would log the error and leave with a code of its own."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise InputError("--port", f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
 @command
@@ -45,16 +58,25 @@ def serve(
     from rag_recsys.sidfile import parse_sid_file
     from rag_recsys.tokenizers import default_tokenizer
     from ragvid.api import create_app
-    from ragvid.nearline import Nearline
+    from ragvid.nearline import JobPayload, Nearline, dedupe_key, sid_key
 
     settings = Settings.load(home=home, profile=profile, api_key=api_key)
     err = literal_console()
     nearline = Nearline(settings.home, default_tokenizer(),
                         cap_bytes=int(cache_gb * 1e9) if cache_gb is not None else None)  # fmt: skip
-    if examples and EXAMPLE_SIDS.is_dir():
+    _free(host, port)
+    if examples and EXAMPLE_SIDS.is_dir():  # once: a restart finds them cached or queued and asks for nothing
         for file in sorted(EXAMPLE_SIDS.glob("*.json")):
-            job, merged = nearline.enqueue(parse_sid_file(file), file.parent)
-            err.print(f"queued {file.name}: job {job.job_id} {'(merged)' if merged else job.state}")
+            sid = parse_sid_file(file)
+            made = nearline.cache.made(sid_key(sid))
+            active = nearline.queue.active(dedupe_key(JobPayload(sid=sid)))
+            if made is not None:
+                err.print(f"{file.name}: cached as video {made.video_id}")
+            elif active is not None:
+                err.print(f"{file.name}: job {active.job_id} ({active.state})")
+            else:
+                job, _ = nearline.enqueue(sid, file.parent)
+                err.print(f"queued {file.name}: job {job.job_id}")
     app = create_app(nearline, model=model or settings.model_folder, api_key=settings.api_key)
     worker = [sys.executable, "-m", "ragvid.cli", "worker", "-q", "--home", str(settings.home.expanduser()),
               "--profile", settings.profile]  # fmt: skip
