@@ -45,13 +45,11 @@ import numpy as np  # noqa: E402
 from rag_recsys.tokenizers import default_tokenizer  # noqa: E402
 from rag_recsys.video_cache import SidKey  # noqa: E402
 from ragvid.nearline import Nearline  # noqa: E402
-from ragvid.settings import Settings  # noqa: E402
-from tests.conftest import free_port, start_serve  # noqa: E402
+from tests.conftest import free_port, start_serve, write_sci300  # noqa: E402
 from tools.ffmpeg import shipped  # noqa: E402
 
 KINDS = ("exact_hit", "creative_miss", "content_miss", "recommend", "healthz")
 GOAL_P99_MS = 20.0
-CATALOGUE_ITEMS = 300
 
 
 def _log(msg: str) -> None:
@@ -59,22 +57,12 @@ def _log(msg: str) -> None:
 
 
 def tiny_model(work: Path) -> Path:
-    """A tiny GRM trained on Scientific's 300 most-seen items (as the tests' ``rec_model``), cached in `work`."""
-    from rag_recsys.grm.datasets import dataset_dir
-
+    """A tiny GRM trained on Scientific's 300 most-seen items (`write_sci300`, as the tests' ``rec_model``), cached
+    in `work`."""
     model = work / "model"
     if (model / "best.pt").is_file():
         return model
-    source = dataset_dir("scientific", Settings().data)
-    interactions = json.loads((source / "Scientific.inter.json").read_text())
-    texts = json.loads((source / "Scientific.item.json").read_text())
-    counts = Counter(str(i) for seq in interactions.values() for i in seq)
-    kept = {item for item, _ in counts.most_common(CATALOGUE_ITEMS)}
-    users = {u: [str(i) for i in seq if str(i) in kept] for u, seq in interactions.items()}
-    data = work / "sci300"
-    data.mkdir(parents=True, exist_ok=True)
-    (data / "Sci300.inter.json").write_text(json.dumps({u: s for u, s in users.items() if len(s) >= 3}))
-    (data / "Sci300.item.json").write_text(json.dumps({i: texts[i] for i in sorted(kept, key=int)}))
+    data = write_sci300(work / "sci300")
     _log("training the tiny GRM for /recommend (~1 min)")
     subprocess.run([sys.executable, "-m", "ragvid.cli", "rec", "train", str(data), "--out", str(model), "--preset",
                     "tiny", "--epochs", "6", "--eval-every", "3", "-q"], check=True, cwd=ROOT)  # fmt: skip

@@ -141,6 +141,18 @@ def load_sid_file(path: str | Path, tokenizer: Tokenizer | None = None) -> Loade
     return load_sid(parse_sid_file(path), tokenizer, path.resolve().parent, path)
 
 
+def image_files(sid: SidFile, base_dir: Path, path: Path | None = None) -> list[Path]:
+    """The absolute paths of `sid`'s ``meta.images``, relative ones taken from `base_dir`; `InputError` naming
+    ``meta.images[i]`` (and the file `path`) for one that is not a file."""
+    image_paths: list[Path] = []
+    for i, image in enumerate(sid.meta.images if sid.meta else []):
+        resolved = (base_dir / image).resolve()
+        if not resolved.is_file():
+            raise InputError(f"meta.images[{i}]", f"file not found: {resolved}", path)
+        image_paths.append(resolved)
+    return image_paths
+
+
 def load_sid(
     sid: SidFile, tokenizer: Tokenizer | None = None, base_dir: Path | None = None, path: Path | None = None
 ) -> LoadedSid:
@@ -150,13 +162,7 @@ def load_sid(
     tokenizer = tokenizer or default_tokenizer()
     check_codes(sid, tokenizer, path)
     base_dir = (base_dir or Path.cwd()).resolve()
-    image_paths: list[Path] = []
-    for i, image in enumerate(sid.meta.images if sid.meta else []):
-        resolved = (base_dir / image).resolve()
-        if not resolved.is_file():
-            raise InputError(f"meta.images[{i}]", f"file not found: {resolved}", path)
-        image_paths.append(resolved)
-
+    image_paths = image_files(sid, base_dir, path)
     content = tokenizer.decode_content(sid.content)
     product_text = product_text_of(sid.meta)
     similarity, note = _meta_similarity(sid, product_text, tokenizer, content, path)

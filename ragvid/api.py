@@ -260,7 +260,7 @@ def create_app(nearline: Nearline, *, model: Path | None = None, kind: str = "gr
     """The API over `nearline`'s queue and cache, recommending with the model folder `model` (watched), guarded
     by `api_key` when given."""
     tokenizer = nearline.tokenizer
-    feedback = FeedbackLog(nearline.home / "serve" / "feedback.sqlite")
+    feedback = FeedbackLog(nearline.root / "feedback.sqlite")
     recommender = WatchedRecommender(model, kind)
     registry = CollectorRegistry()
     latency = Histogram("ragvid_answer_seconds", "POST /videos and /recommend answer time by hit level", ["hit"],

@@ -30,12 +30,13 @@ from rag_recsys.job_queue import Job, JobQueue, JobState
 from rag_recsys.lexicon import path_key
 from rag_recsys.media_store import LocalMediaStore
 from rag_recsys.recommender import ScoredDSID
-from rag_recsys.sidfile import SidFile, load_sid, sid_from_recommendation
+from rag_recsys.sidfile import SidFile, check_codes, image_files, sid_from_recommendation
 from rag_recsys.tokenizers import Tokenizer
 from rag_recsys.video_cache import SidKey, SQLiteVideoIndex, VideoCache
 from ragvid.generate import EventSink, generate, run_status
 from ragvid.settings import Settings
 from tools.errors import InputError, one_line
+from tools.limits import MAX_DURATION, MIN_DURATION
 
 log = logging.getLogger("ragvid.nearline")
 
@@ -46,11 +47,13 @@ POLL_S = 1.0
 
 
 class JobPayload(BaseModel):
-    """What a generation job makes: the SID (inline, images as absolute paths) and the video's shape."""
+    """What a generation job makes: the SID (inline, images as absolute paths) and the video's shape, bounded as a
+    `GenerateRequest`'s."""
 
     sid: SidFile
     aspect: Aspect = "9:16"
-    duration: float | None = Field(default=None, description="target seconds; default: sized to the copy")
+    duration: float | None = Field(default=None, ge=MIN_DURATION, le=MAX_DURATION,
+                                   description="target seconds; default: sized to the copy")  # fmt: skip
 
 
 def sid_key(sid: SidFile) -> SidKey:
@@ -64,18 +67,28 @@ def dedupe_key(payload: JobPayload) -> str:
     return f"{key.tokenizer}|{path_key(key.content)}|{path_key(key.creative)}|{payload.aspect}"
 
 
+def serve_root(home: Path) -> Path:
+    """The serving side's folder under a ragvid home."""
+    return Path(home).expanduser() / "serve"
+
+
+def job_queue(home: Path) -> JobQueue:
+    """The job queue of a ragvid home (no tokenizer needed: `ragvid jobs list` and `retry` open only this)."""
+    return JobQueue(serve_root(home) / "jobs.sqlite")
+
+
 class Nearline:
     """The queue, the video cache and the run folder under ``home/serve`` (see the module docstring).
     `cap_bytes` bounds the cached media (None: unbounded)."""
 
     def __init__(self, home: Path, tokenizer: Tokenizer, cap_bytes: int | None = None) -> None:
         self.home = Path(home).expanduser()
-        root = self.home / "serve"
+        self.root = serve_root(self.home)
         self.tokenizer = tokenizer
-        self.queue = JobQueue(root / "jobs.sqlite")
-        self.cache = VideoCache(SQLiteVideoIndex(root / "videos.sqlite"), LocalMediaStore(root / "media"),
+        self.queue = job_queue(self.home)
+        self.cache = VideoCache(SQLiteVideoIndex(self.root / "videos.sqlite"), LocalMediaStore(self.root / "media"),
                                 tokenizer.reconstruct, cap_bytes=cap_bytes)  # fmt: skip
-        self.runs = root / "runs"
+        self.runs = self.root / "runs"
 
     def enqueue(self, sid: SidFile, base_dir: Path, aspect: str = "9:16",
                 duration: float | None = None) -> tuple[Job, bool]:  # fmt: skip
@@ -83,14 +96,15 @@ class Nearline:
         into the active job for the same pair; returns (job, merged). Raises `InputError` naming the bad field
         (``aspect``, ``duration``, or the SID's own)."""
         try:
-            shape = GenerateRequest(sid=sid, out="video.mp4", aspect=aspect, duration=duration)
+            payload = JobPayload(sid=sid, aspect=aspect, duration=duration)
         except ValidationError as exc:
             raise InputError.from_validation(exc) from None
-        loaded = load_sid(sid, self.tokenizer, base_dir)
+        # the checks a SID file gets, without `load_sid`'s decoding and e5 cosine: the worker does those
+        check_codes(sid, self.tokenizer)
+        images = image_files(sid, base_dir.resolve())
         if sid.meta is not None:  # the worker runs elsewhere: images travel as absolute paths
-            sid = sid.model_copy(update={"meta": sid.meta.model_copy(
-                update={"images": [str(p) for p in loaded.image_paths]})})  # fmt: skip
-        payload = JobPayload(sid=sid, aspect=shape.aspect, duration=shape.duration)
+            payload.sid = sid.model_copy(update={"meta": sid.meta.model_copy(
+                update={"images": [str(p) for p in images]})})  # fmt: skip
         return self.queue.enqueue(dedupe_key(payload), payload.model_dump(mode="json"))
 
 

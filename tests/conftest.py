@@ -118,12 +118,9 @@ def load_example(name: str) -> ModuleType:
 CATALOGUE_ITEMS = 300
 
 
-@pytest.fixture(scope="session")
-def rec_model(run_cli, tmp_path_factory: pytest.TempPathFactory) -> Path:  # type: ignore[no-untyped-def]
-    """A GRM trained with `ragvid rec train` on items encoded by the shipped tokenizer: Amazon Scientific cut
-    to its 300 most-seen items (all of its 4,344 texts take MiniLM ~7 min to encode on two cores; these
-    take seconds) and the users with 3+ interactions among them. Trained for seconds: good enough to rank
-    real items by history, not a benchmark (that is bench/grm.py)."""
+def write_sci300(folder: Path) -> Path:
+    """Amazon Scientific cut to its `CATALOGUE_ITEMS` most-seen items and the users with 3+ interactions among
+    them, written to `folder` as the data set ``Sci300`` (`ragvid rec train FOLDER`); returns `folder`."""
     from rag_recsys.grm.datasets import dataset_dir
 
     source = dataset_dir("scientific", Settings().data)
@@ -132,9 +129,19 @@ def rec_model(run_cli, tmp_path_factory: pytest.TempPathFactory) -> Path:  # typ
     counts = Counter(str(i) for seq in interactions.values() for i in seq)
     kept = {item for item, _ in counts.most_common(CATALOGUE_ITEMS)}
     users = {u: [str(i) for i in seq if str(i) in kept] for u, seq in interactions.items()}
-    folder = tmp_path_factory.mktemp("sci300")
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "Sci300.inter.json").write_text(json.dumps({u: s for u, s in users.items() if len(s) >= 3}))
     (folder / "Sci300.item.json").write_text(json.dumps({i: texts[i] for i in sorted(kept, key=int)}))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def rec_model(run_cli, tmp_path_factory: pytest.TempPathFactory) -> Path:  # type: ignore[no-untyped-def]
+    """A GRM trained with `ragvid rec train` on items encoded by the shipped tokenizer: Amazon Scientific cut
+    to its 300 most-seen items (all of its 4,344 texts take MiniLM ~7 min to encode on two cores; these
+    take seconds) and the users with 3+ interactions among them. Trained for seconds: good enough to rank
+    real items by history, not a benchmark (that is bench/grm.py)."""
+    folder = write_sci300(tmp_path_factory.mktemp("sci300"))
     model = folder / "model"
     res = run_cli("rec", "train", str(folder), "--out", str(model), "--preset", "tiny", "--epochs", "6",
                   "--eval-every", "3", "-q")

@@ -52,13 +52,12 @@ def list_jobs(
 ) -> None:
     """List jobs, newest first, one line each with its SIDs, requests, attempts and last error; the counts per
     state last."""
-    from rag_recsys.job_queue import JobQueue
+    from ragvid.nearline import job_queue
     from tools.errors import InputError
 
     if state is not None and state not in STATES:
         raise InputError("--state", f"{state!r} is not one of {', '.join(STATES)}")
-    settings = Settings.load(home=home)
-    queue = JobQueue(settings.home.expanduser() / "serve" / "jobs.sqlite")
+    queue = job_queue(Settings.load(home=home).home)
     jobs = queue.jobs(cast("JobState | None", state), limit)
     if as_json:
         print(json.dumps([job.model_dump(mode="json") for job in jobs], indent=2, ensure_ascii=False))
@@ -119,10 +118,9 @@ def add(
 @command
 def retry(job_id: Annotated[str, typer.Argument(help="a dead job's id")], home: HomeOpt = None) -> None:
     """Put a dead job back in the queue, its attempts from zero."""
-    from rag_recsys.job_queue import JobQueue
+    from ragvid.nearline import job_queue
 
-    settings = Settings.load(home=home)
-    job = JobQueue(settings.home.expanduser() / "serve" / "jobs.sqlite").retry(job_id)
+    job = job_queue(Settings.load(home=home).home).retry(job_id)
     literal_console(stderr=False).print(_line(job))
 
 
@@ -146,8 +144,8 @@ def worker(
     ] = None,
 ) -> None:
     """Run nearline generation jobs: claim one, render it (resuming a job whose worker died from its
-    checkpoint), file the video in the SID-indexed cache, repeat. Ctrl-C stops; a job it held is resumed by the
-    next worker once its lease runs out."""
+    checkpoint), file the video in the SID-indexed cache, repeat. Ctrl-C or SIGTERM stops it and hands the job it
+    held back to the queue at once; a killed worker's job is resumed by the next worker once its lease runs out."""
     from ragvid.nearline import work
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -163,7 +161,7 @@ def worker(
         tag = f"{event.get('node', '?')}" + (f" r{r}" if r is not None else "")
         err.print(f"job {event['job_id']} {tag}: {event.get('message', '')}")
 
-    err.print(f"worker on {settings.home.expanduser() / 'serve'}: {nearline.queue.counts()['pending']} pending"
+    err.print(f"worker on {nearline.root}: {nearline.queue.counts()['pending']} pending"
               + (f", generating on Ray ({ray})" if ray else ""))  # fmt: skip
 
     async def run() -> int:
